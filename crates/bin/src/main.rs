@@ -1,12 +1,27 @@
-//! The `kbridge` CLI: parse, load config, call a library function, map errors to exit codes.
+//! The `kbridge` CLI: parse arguments, load configuration, call a library
+//! function, map errors to exit codes. Each subcommand lives in its own
+//! module under `commands/`.
 
-use clap::Parser;
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "kbridge", version, about = "Move typed records between Kafka topics, exactly once.")]
-struct Cli {}
+#[command(
+    name = "kbridge",
+    version,
+    about = "Move typed records between Kafka topics, exactly once."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {}
 }
