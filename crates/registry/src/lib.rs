@@ -6,3 +6,5 @@
 //! carrying the registry's `error_code`, and the Avro compatibility engine.
 //!
 //! Depends on `kbridge-config` only; knows nothing of Kafka.
+
+pub mod compat;
