@@ -1,10 +1,50 @@
-//! `kbridge-registry` — a client of the Confluent Schema Registry REST API.
+//! `kbridge-registry` — a client of the Confluent Schema Registry REST API
+//! (also Karapace, Redpanda and Apicurio in Confluent mode).
 //!
-//! Will own: the async client (every endpoint, failover, retries, auth, TLS),
-//! the caches (schema by id for the life of the process, id by subject and
-//! schema, latest version with a TTL), subject name strategies, typed errors
-//! carrying the registry's `error_code`, and the Avro compatibility engine.
+//! Owns:
+//! - [`RegistryClient`]: every endpoint of the REST API (schemas by id,
+//!   subjects, versions, register, lookup, soft/permanent delete,
+//!   compatibility, config, mode), over a [transport](RegistryClientBuilder)
+//!   with several base URLs and failover, timeouts, retries with jittered
+//!   exponential backoff (connection errors, 5xx and 429 only), basic auth, a
+//!   refreshable bearer [`TokenProvider`], and TLS with a custom CA and a
+//!   client certificate.
+//! - Caches: [`ParsedSchema`] by id for the life of the process (concurrent
+//!   misses for one id make a single request), id by (subject, schema) for
+//!   encoders, latest version by subject with a TTL.
+//! - [`SubjectNameStrategy`] (topic, record, topic-record).
+//! - The REST API's data types ([`types`]) and `error_code`s
+//!   ([`error_code`]), shared with the embedded registry.
+//! - Avro schema references, resolved recursively into a [`ParsedSchema`].
+//! - The Avro compatibility engine ([`compat`]), which needs no network.
 //!
-//! Depends on `kbridge-config` only; knows nothing of Kafka.
+//! Errors are one [`RegistryError`] enum carrying the registry's
+//! `error_code` and message; [`RegistryError::class`] tells a pipeline
+//! whether to dead-letter, retry or stop.
+//!
+//! Must not depend on Kafka, on the codecs or on the pipeline. It will take
+//! its settings from `kbridge-config` once that crate offers a registry
+//! section; until then [`Secret`] is a local redacting newtype.
 
+mod cache;
+mod client;
 pub mod compat;
+mod error;
+mod parsed;
+mod secret;
+mod strategy;
+mod transport;
+pub mod types;
+
+pub use client::RegistryClient;
+pub use error::{ErrorClass, RegistryError, error_code};
+pub use parsed::{AvroSchema, ParsedSchema, parse_avro};
+pub use secret::Secret;
+pub use strategy::{SubjectKind, SubjectNameStrategy};
+pub use transport::{
+    Auth, RegistryClientBuilder, RetryPolicy, StaticToken, TlsOptions, TokenFuture, TokenProvider,
+};
+pub use types::{
+    CompatibilityResult, Mode, RegisteredSchema, SchemaDefinition, SchemaReference, SchemaType,
+    SubjectVersion, VersionSelector,
+};
