@@ -1,12 +1,49 @@
-//! `cargo xtask` — the project's developer tasks in one binary (rust-analyzer's shape).
+//! `cargo xtask` — the project's developer tasks in one binary (rust-analyzer's
+//! shape): a cargo alias, typed subcommands, the CI sequence runnable locally.
+//!
+//! - `stack up|down|status`: a long-lived local broker and schema registry
+//!   (Docker containers when a daemon answers, else local processes).
+//! - `it`: the integration tests against services started for the run.
+//! - `ci`: fmt, clippy, unit tests, doc tests, integration tests.
+//!
+//! xtask depends on none of the kbridge crates: it drives them through cargo
+//! and the `kbridge` binary.
 
-use clap::Parser;
+mod ci;
+mod docker;
+mod images;
+mod it;
+mod probe;
+mod process;
+mod registry;
+mod stack;
+mod tansu;
+mod util;
+
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "xtask")]
-struct Cli {}
+#[command(name = "cargo xtask", about = "kbridge developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Local single-node broker + schema registry for development.
+    #[command(subcommand)]
+    Stack(stack::StackCommand),
+    /// Run the integration tests against a broker and registry started for the run.
+    It(it::ItArgs),
+    /// The CI sequence: fmt, clippy, unit tests, doc tests, integration tests.
+    Ci(ci::CiArgs),
+}
 
 fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+    match Cli::parse().command {
+        Task::Stack(cmd) => stack::run(cmd),
+        Task::It(args) => it::run(&args),
+        Task::Ci(args) => ci::run(&args),
+    }
 }
