@@ -32,6 +32,8 @@ pub enum SchemaKind {
         references: Vec<apache_avro::Schema>,
         /// Rabin fingerprint of the parsing canonical form.
         fingerprint: u64,
+        /// The parsing canonical form (per the specification).
+        canonical: String,
     },
     /// A JSON Schema: payloads are JSON documents (not validated here).
     Json,
@@ -70,19 +72,23 @@ impl ResolvedSchema {
         } else {
             apache_avro::Schema::parse_str_with_list(text, references).map_err(invalid)?
         };
-        // CRC-64-AVRO of the parsing canonical form. With references, the
-        // independent canonical form is itself a standalone schema whose
-        // canonical form is that same text.
-        let fp = if references.is_empty() {
-            schema.fingerprint::<Rabin>()
+        // CRC-64-AVRO of the parsing canonical form. apache-avro's
+        // canonical form keeps decimal precision/scale, which the spec (and
+        // Java, fastavro, Confluent) strip: fix that, then hash the result
+        // (a standalone schema whose canonical form is itself).
+        let canonical = if references.is_empty() {
+            schema.canonical_form()
         } else {
-            let canonical = schema
+            schema
                 .independent_canonical_form(&references)
-                .map_err(invalid)?;
-            apache_avro::Schema::parse_str(&canonical)
                 .map_err(invalid)?
-                .fingerprint::<Rabin>()
         };
+        let canonical = spec_canonical(&canonical).map_err(|e| ResolveError::InvalidSchema {
+            reason: e.to_string(),
+        })?;
+        let fp = apache_avro::Schema::parse_str(&canonical)
+            .map_err(invalid)?
+            .fingerprint::<Rabin>();
         let mut le = [0u8; 8];
         for (d, s) in le.iter_mut().zip(&fp.bytes) {
             *d = *s;
@@ -93,6 +99,7 @@ impl ResolvedSchema {
                 schema: Box::new(schema),
                 references,
                 fingerprint,
+                canonical,
             },
             text: text.to_string(),
         })
@@ -137,6 +144,14 @@ impl ResolvedSchema {
         }
     }
 
+    /// The parsing canonical form (Avro only).
+    pub fn canonical_form(&self) -> Option<&str> {
+        match &self.kind {
+            SchemaKind::Avro { canonical, .. } => Some(canonical),
+            SchemaKind::Json => None,
+        }
+    }
+
     /// Whether two schemas have the same parsing canonical form (Avro) or
     /// the same text (JSON Schema).
     pub fn same_as(&self, other: &ResolvedSchema) -> bool {
@@ -148,6 +163,32 @@ impl ResolvedSchema {
             _ => false,
         }
     }
+}
+
+/// Removes what apache-avro keeps but the specification's [STRIP] rule
+/// drops (decimal `precision` / `scale`), then applies [PRIMITIVE] again.
+fn spec_canonical(apache: &str) -> Result<String, serde_json::Error> {
+    fn strip(j: &mut serde_json::Value) {
+        match j {
+            serde_json::Value::Object(m) => {
+                m.shift_remove("precision");
+                m.shift_remove("scale");
+                for v in m.values_mut() {
+                    strip(v);
+                }
+                if m.len() == 1
+                    && let Some(serde_json::Value::String(t)) = m.get("type")
+                {
+                    *j = serde_json::Value::String(t.clone());
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut j: serde_json::Value = serde_json::from_str(apache)?;
+    strip(&mut j);
+    serde_json::to_string(&j)
 }
 
 /// Which schema was asked for.
@@ -316,9 +357,15 @@ impl MemoryResolver {
         schema
     }
 
-    /// Adds `schema` under `id` and also lists it under `subject`.
-    pub fn insert_for_subject(&self, subject: &str, id: u32, schema: ResolvedSchema) {
-        self.insert(id, None, schema);
+    /// Adds `schema` under `id` (and `guid`) and also lists it under `subject`.
+    pub fn insert_for_subject(
+        &self,
+        subject: &str,
+        id: u32,
+        guid: Option<[u8; 16]>,
+        schema: ResolvedSchema,
+    ) {
+        self.insert(id, guid, schema);
         self.inner
             .lock()
             .subjects
