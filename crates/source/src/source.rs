@@ -1360,3 +1360,178 @@ impl Drop for KafkaSource {
         tracing::debug!(group = %self.group_id, "kafka source closing");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Sasl, SaslMechanism, SecurityProtocol, Tls};
+
+    fn base() -> KafkaSourceBuilder {
+        KafkaSource::builder()
+            .bootstrap_servers("k1:9092")
+            .group_id("g1")
+            .topic("in")
+    }
+
+    #[test]
+    fn consumer_settings_guarantee_manual_offsets_and_read_committed() {
+        let s = base().settings().unwrap();
+        assert_eq!(s["bootstrap.servers"], "k1:9092");
+        assert_eq!(s["group.id"], "g1");
+        assert_eq!(s["enable.auto.commit"], "false");
+        assert_eq!(s["enable.auto.offset.store"], "false");
+        assert_eq!(s["isolation.level"], "read_committed");
+        assert_eq!(s["fetch.queue.backoff.ms"], "10");
+        assert_eq!(s["topic.metadata.refresh.interval.ms"], "60000");
+        let s = base()
+            .isolation(Isolation::ReadUncommitted)
+            .discovery_interval(Duration::from_secs(5))
+            .settings()
+            .unwrap();
+        assert_eq!(s["isolation.level"], "read_uncommitted");
+        assert_eq!(s["topic.metadata.refresh.interval.ms"], "5000");
+    }
+
+    #[test]
+    fn passthrough_tunes_defaults_but_cannot_break_guarantees() {
+        let s = base()
+            .option("fetch.queue.backoff.ms", "100")
+            .options([
+                ("session.timeout.ms", "6000"),
+                ("heartbeat.interval.ms", "1000"),
+            ])
+            .settings()
+            .unwrap();
+        assert_eq!(s["fetch.queue.backoff.ms"], "100");
+        assert_eq!(s["session.timeout.ms"], "6000");
+        for key in [
+            "enable.auto.commit",
+            "group.id",
+            "isolation.level",
+            "auto.commit.enable",
+            "metadata.broker.list",
+        ] {
+            let e = base().option(key, "x").settings().unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("{key:?} conflicts")),
+                "{key}: {e}"
+            );
+            assert!(e.is_fatal());
+        }
+    }
+
+    #[test]
+    fn tls_and_sasl_settings_exactly_as_configured() {
+        let tls = Tls {
+            ca_location: Some("/pki/ca.pem".into()),
+            certificate_location: Some("/pki/client.pem".into()),
+            key_location: Some("/pki/client.key".into()),
+            key_password: None,
+            verify_hostname: true,
+        };
+        let s = base().security(Security::ssl(tls)).settings().unwrap();
+        assert_eq!(s["security.protocol"], "ssl");
+        assert_eq!(s["ssl.ca.location"], "/pki/ca.pem");
+        assert_eq!(s["ssl.certificate.location"], "/pki/client.pem");
+        assert_eq!(s["ssl.key.location"], "/pki/client.key");
+        assert!(!s.contains_key("ssl.key.password"));
+        let sasl = Sasl {
+            mechanism: SaslMechanism::Plain,
+            username: "alice".into(),
+            password: "pw-1".into(),
+        };
+        let s = base()
+            .security(Security::sasl_plaintext(sasl))
+            .settings()
+            .unwrap();
+        assert_eq!(s["security.protocol"], "sasl_plaintext");
+        assert_eq!(s["sasl.mechanism"], "PLAIN");
+        assert_eq!(s["sasl.username"], "alice");
+        assert_eq!(s["sasl.password"], "pw-1");
+        let bad = Security {
+            protocol: SecurityProtocol::SaslSsl,
+            tls: None,
+            sasl: None,
+        };
+        let e = base().security(bad).settings().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid source configuration: security.protocol sasl_ssl needs SASL settings"
+        );
+    }
+
+    #[test]
+    fn required_settings() {
+        let e = KafkaSource::builder()
+            .group_id("g")
+            .topic("t")
+            .settings()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid source configuration: bootstrap servers are required"
+        );
+        let e = KafkaSource::builder()
+            .bootstrap_servers("b:1")
+            .topic("t")
+            .settings()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid source configuration: a group id is required"
+        );
+        let e = base()
+            .discovery_interval(Duration::from_millis(10))
+            .settings()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid source configuration: discovery interval 10ms is below 1 s"
+        );
+    }
+
+    #[test]
+    fn subscription_forms() {
+        assert_eq!(
+            base().topic("in2").subscription().unwrap(),
+            Subscription::Topics(vec!["in".into(), "in2".into()])
+        );
+        let p = KafkaSource::builder()
+            .topic_regex("orders\\..*")
+            .subscription()
+            .unwrap();
+        assert_eq!(p, Subscription::Pattern("^orders\\..*".into()));
+        let p = KafkaSource::builder()
+            .topic_regex("^x$")
+            .subscription()
+            .unwrap();
+        assert_eq!(p, Subscription::Pattern("^x$".into()));
+        let e = base().topic_regex("x").subscription().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid source configuration: give either topics or a topic regex, not both"
+        );
+        let e = KafkaSource::builder().subscription().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid source configuration: no topics and no topic regex given"
+        );
+        let e = KafkaSource::builder()
+            .topic_regex("(unclosed")
+            .subscription()
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid source configuration: topic regex \"(unclosed\": "),
+            "{e}"
+        );
+        let e = KafkaSource::builder()
+            .topic("^x")
+            .subscription()
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("use topic_regex for patterns"),
+            "{e}"
+        );
+    }
+}
