@@ -648,8 +648,8 @@ impl Registry {
 }
 
 /// Reasons `checked` is incompatible with the given (version, id) pairs
-/// (oldest first) at `level`, in Confluent's verbose message shape. Only
-/// AVRO is checked; JSON and PROTOBUF are always compatible here.
+/// (oldest first) at `level`, as Confluent's verbose messages. Only AVRO is
+/// checked; JSON and PROTOBUF are always compatible here.
 fn incompatibilities(
     st: &State,
     level: CompatibilityLevel,
@@ -662,40 +662,40 @@ fn incompatibilities(
     if level == CompatibilityLevel::None || against.is_empty() {
         return Ok(Vec::new());
     }
-    let mut previous = Vec::with_capacity(against.len());
-    for (_, id) in against {
+    let mut parsed = Vec::with_capacity(against.len());
+    let mut texts = Vec::with_capacity(against.len());
+    for (version, id) in against {
         let Some(stored) = st.schemas.get(id) else {
             continue;
         };
         if stored.schema_type != kbridge_registry::SchemaType::Avro {
             // A subject that changed type: nothing to compare with.
             return Ok(vec![format!(
-                "{{errorType:'TYPE_MISMATCH', description:'The new schema is AVRO but schema id {id} is {}', additionalInfo:'/'}}",
+                "{{errorType:'TYPE_MISMATCH', description:'The new schema is AVRO but version {version} is {}', additionalInfo:''}}",
                 stored.schema_type
             )]);
         }
-        previous.push(schema::stored_avro(st, stored)?.resolved().clone());
+        parsed.push(schema::stored_avro(st, stored)?);
+        texts.push((*version, stored.schema.as_str()));
     }
-    let found = compat::check(level, new.resolved(), &previous);
-    if found.is_empty() {
-        return Ok(Vec::new());
-    }
-    let level_name = serde_json::to_value(level)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let mut messages: Vec<String> = found
+    let previous: Vec<compat::SchemaWithReferences<'_>> = parsed
         .iter()
-        .map(|i| {
-            format!(
-                "{{errorType:'{}', description:'{}', additionalInfo:'{}'}}",
-                i.kind, i.message, i.path
-            )
+        .map(|a| compat::SchemaWithReferences {
+            schema: a.schema(),
+            references: a.referenced(),
         })
         .collect();
-    if let Some((v, _)) = against.last() {
-        messages.push(format!("{{oldSchemaVersion: {v}}}"));
-    }
-    messages.push(format!("{{compatibility: '{level_name}'}}"));
-    Ok(messages)
+    let new = compat::SchemaWithReferences {
+        schema: new.schema(),
+        references: new.referenced(),
+    };
+    let found = compat::check_with_references(level, new, &previous);
+    let versions: Vec<compat::PreviousVersion<'_>> = texts
+        .iter()
+        .map(|(v, text)| compat::PreviousVersion {
+            version: i32::try_from(*v).unwrap_or(i32::MAX),
+            schema: text,
+        })
+        .collect();
+    Ok(compat::confluent_messages(level, &found, &versions))
 }
