@@ -3,6 +3,8 @@
 //! module under `commands/`.
 
 mod commands;
+mod global;
+mod logging;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -14,14 +16,23 @@ use std::process::ExitCode;
     about = "Move typed records between Kafka topics, exactly once."
 )]
 struct Cli {
+    #[command(flatten)]
+    global: global::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Show or validate the effective configuration
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::Config(command) => commands::config::run(&cli.global, command),
+    };
+    global::exit(result)
 }

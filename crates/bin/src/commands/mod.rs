@@ -1,1 +1,3 @@
 //! One module per `kbridge` subcommand.
+
+pub mod config;
