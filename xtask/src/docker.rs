@@ -18,9 +18,9 @@ fn docker() -> Command {
 }
 
 /// Server version when a Docker daemon answers, `None` otherwise (no CLI,
-/// no daemon, no permission). `KBRIDGE_NO_DOCKER=1` pretends there is none.
+/// no daemon, no permission). `XTASK_NO_DOCKER=1` pretends there is none.
 pub fn daemon_version() -> Option<String> {
-    if std::env::var("KBRIDGE_NO_DOCKER").is_ok_and(|v| !v.is_empty() && v != "0") {
+    if std::env::var("XTASK_NO_DOCKER").is_ok_and(|v| !v.is_empty() && v != "0") {
         return None;
     }
     output_ok(docker().args(["version", "--format", "{{.Server.Version}}"]))

@@ -3,9 +3,9 @@
 //! step with `docker/compose.yaml`.
 
 /// Apache Kafka, single KRaft node (broker + controller). Override with
-/// `KBRIDGE_KAFKA_IMAGE=name:tag`.
+/// `XTASK_KAFKA_IMAGE=name:tag`.
 pub const KAFKA_IMAGE: &str = "apache/kafka:4.1.0";
-/// Confluent Schema Registry. Override with `KBRIDGE_REGISTRY_IMAGE=name:tag`.
+/// Confluent Schema Registry. Override with `XTASK_REGISTRY_IMAGE=name:tag`.
 pub const REGISTRY_IMAGE: &str = "confluentinc/cp-schema-registry:8.0.0";
 
 /// Listener the host reaches (mapped to a host port, advertised as
@@ -23,7 +23,7 @@ pub const REGISTRY_READY_LOG: &str = "Server started, listening for requests";
 
 /// The image reference to use: the env override or the default.
 pub fn kafka_image() -> String {
-    std::env::var("KBRIDGE_KAFKA_IMAGE")
+    std::env::var("XTASK_KAFKA_IMAGE")
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| KAFKA_IMAGE.to_string())
@@ -31,7 +31,7 @@ pub fn kafka_image() -> String {
 
 /// The image reference to use: the env override or the default.
 pub fn registry_image() -> String {
-    std::env::var("KBRIDGE_REGISTRY_IMAGE")
+    std::env::var("XTASK_REGISTRY_IMAGE")
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| REGISTRY_IMAGE.to_string())
