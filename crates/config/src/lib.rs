@@ -41,6 +41,23 @@
 //! both `topics` and `topic_regex`, passthrough keys that typed keys own, …).
 //! Each [`Problem`] renders as `key: message (set by SOURCE)`.
 //!
+//! # API
+//! - [`Config::load`]\([`LoadOptions`] { file, overrides, env: [`EnvVars`] }\)
+//!   → [`Config`] or [`ConfigError::Validate`] with every [`Problem`]
+//!   (`key`, [`Source`], `message`); [`Config::validate`] runs the cross-key
+//!   checks on a `Config` built in code.
+//! - `Config` has one public field per section ([`KafkaConfig`],
+//!   [`ConsumerConfig`], [`ProducerConfig`], [`SchemaRegistryConfig`],
+//!   [`SourceConfig`], [`SinkConfig`], [`CodecConfig`], [`DeadLetterConfig`],
+//!   [`MetricsConfig`], [`LoggingConfig`]), `shutdown_timeout` and
+//!   `transforms`. Every section implements `Default`.
+//! - [`Config::client_config_for_consumer`], [`Config::client_config_for_producer`],
+//!   [`Config::client_config_for_admin`]: the final librdkafka properties
+//!   ([`ClientProperties`], redacting `Debug`).
+//! - [`Config::to_toml_string`], [`Config::to_json_string`]: what
+//!   `kbridge config show` prints; [`reference_markdown`]: the key table of
+//!   `docs/configuration.md`.
+//!
 //! # Transforms
 //! `transforms` is an array of tables kept as raw JSON values
 //! ([`TransformTable`]); the pipeline parses them. Values in it are not

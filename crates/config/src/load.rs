@@ -455,12 +455,25 @@ fn describe_kind(kind: &figment::error::Kind) -> String {
             e.to_string()
         }
     };
+    let found = |actual: &figment::error::Actual| -> String {
+        use figment::error::Actual as A;
+        match actual {
+            A::Map => "a table".to_string(),
+            A::Seq => "a list".to_string(),
+            A::Unit | A::Option => "nothing".to_string(),
+            other => other.to_string(),
+        }
+    };
     match kind {
         K::Message(message) => message.clone(),
-        K::InvalidType(actual, exp) => format!("expected {}, found {actual}", expected(exp)),
-        K::InvalidValue(actual, exp) => {
-            format!("invalid value {actual}, expected {}", expected(exp))
+        K::InvalidType(actual, exp) => {
+            format!("expected {}, found {}", expected(exp), found(actual))
         }
+        K::InvalidValue(actual, exp) => format!(
+            "invalid value {}, expected {}",
+            found(actual),
+            expected(exp)
+        ),
         K::UnknownField(..) => "unknown key".to_string(),
         other => other.to_string(),
     }

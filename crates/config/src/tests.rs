@@ -546,6 +546,26 @@ fn invalid_values_are_all_reported_with_their_source() {
 }
 
 #[test]
+fn values_of_the_wrong_shape_are_reported_per_key() {
+    let problems = load(
+        toml("kafka = \"x\"\ntransforms = { a = 1 }\n[source]\ntopics = [\"ok\", { a = 1 }]\n[consumer.librdkafka]\nnested = { a = 1 }\n"),
+        &[],
+        &["producer.librdkafka={bad"],
+    )
+    .problems();
+    assert_eq!(
+        problems,
+        [
+            "producer.librdkafka: invalid JSON: key must be a string at line 1 column 2 (set by --set producer.librdkafka)",
+            "consumer.librdkafka.nested: expected a string, number or boolean, found a table (set by file {file})",
+            "kafka: expected a table, found string \"x\" (set by file {file})",
+            "source.topics.1: expected a string, number or boolean, found a table (set by file {file})",
+            "transforms: expected a list, found a table (set by file {file})",
+        ]
+    );
+}
+
+#[test]
 fn a_secret_of_the_wrong_type_is_not_echoed() {
     let outcome = load(toml("[kafka.sasl]\npassword = 987654321\n"), &[], &[]);
     let problems = outcome.problems();
