@@ -52,6 +52,10 @@ fn record(c: &mut Criterion) {
     c.bench_function("baseline/unbound counter add with 1 attribute", |b| {
         b.iter(|| counter.add(black_box(1), black_box(&attrs)));
     });
+    // The clock read inside `delivered`.
+    c.bench_function("baseline/SystemTime::now", |b| {
+        b.iter(std::time::SystemTime::now);
+    });
 }
 
 criterion_group!(benches, record);
