@@ -201,7 +201,20 @@ impl Serialize for View<'_, '_> {
             }
             Value::Decimal(d) => {
                 if avro {
-                    Latin1(&d.unscaled).serialize(s)
+                    match self.node() {
+                        // a fixed decimal renders its fixed-size, sign-extended bytes
+                        Some(Node::Decimal { fixed: Some(f), .. }) if d.unscaled.len() < f.size => {
+                            let pad = if d.unscaled.first().is_some_and(|x| x & 0x80 != 0) {
+                                0xff
+                            } else {
+                                0
+                            };
+                            let mut b = vec![pad; f.size - d.unscaled.len()];
+                            b.extend_from_slice(&d.unscaled);
+                            Latin1(&b).serialize(s)
+                        }
+                        _ => Latin1(&d.unscaled).serialize(s),
+                    }
                 } else {
                     s.collect_str(d)
                 }
@@ -531,7 +544,7 @@ struct Conv<'g> {
 type CErr = (FieldPath, String);
 
 fn found(j: &serde_json::Value) -> String {
-    let t = match j {
+    match j {
         serde_json::Value::Null => "null".to_string(),
         serde_json::Value::Bool(b) => format!("boolean {b}"),
         serde_json::Value::Number(n) => format!("number {n}"),
@@ -541,8 +554,7 @@ fn found(j: &serde_json::Value) -> String {
         }
         serde_json::Value::Array(_) => "an array".to_string(),
         serde_json::Value::Object(_) => "an object".to_string(),
-    };
-    t
+    }
 }
 
 fn expected<T>(what: &str, j: &serde_json::Value) -> Result<T, CErr> {

@@ -97,7 +97,8 @@ pub struct Field<'a> {
 pub struct Fields<'a>(pub Vec<Field<'a>>);
 
 /// An exact decimal: two's-complement big-endian unscaled integer and scale.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Equality is numeric at the same scale (sign extension does not matter).
+#[derive(Debug, Clone)]
 pub struct Decimal<'a> {
     /// Two's-complement big-endian bytes of the unscaled value.
     pub unscaled: Cow<'a, [u8]>,
@@ -299,6 +300,28 @@ impl<'a> Record<'a> {
 }
 
 // --------------------------------------------------------------- Decimal
+
+/// The shortest two's-complement form of the same integer.
+pub(crate) fn minimal_twos_complement(mut b: &[u8]) -> &[u8] {
+    while let [first, second, ..] = b {
+        let redundant =
+            (*first == 0 && second & 0x80 == 0) || (*first == 0xff && second & 0x80 != 0);
+        if !redundant {
+            break;
+        }
+        b = &b[1..];
+    }
+    b
+}
+
+impl PartialEq for Decimal<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.scale == other.scale
+            && minimal_twos_complement(&self.unscaled) == minimal_twos_complement(&other.unscaled)
+    }
+}
+
+impl Eq for Decimal<'_> {}
 
 impl Decimal<'_> {
     /// The unscaled integer.

@@ -14,7 +14,7 @@ use crate::value::{Decimal, Duration, Field, Fields, Record, Value};
 
 /// Deepest nesting a datum may have (recursive schemas); deeper is an error,
 /// never a stack overflow.
-pub const MAX_DEPTH: usize = 128;
+pub const MAX_DEPTH: usize = 64;
 /// Most items a collection of zero-byte items (nulls, empty records) may
 /// claim: their count cannot be checked against the bytes left.
 pub const MAX_EMPTY_ITEMS: usize = 65_536;
@@ -53,7 +53,6 @@ enum Op {
     },
     Map {
         value: OpId,
-        may_be_empty: bool,
     },
     Union(Box<[OpId]>),
     Record(RecordOp),
@@ -403,6 +402,9 @@ impl ReadPlan {
         c: &mut Cursor<'a>,
         depth: usize,
     ) -> Result<Value<'a>, CodecError> {
+        if depth > MAX_DEPTH {
+            return c.err(K::TooDeep);
+        }
         Ok(match &self.ops[op] {
             Op::Null => Value::Null,
             Op::Boolean => Value::Boolean(c.boolean()?),
@@ -413,12 +415,7 @@ impl ReadPlan {
             Op::Bytes => Value::Bytes(Cow::Borrowed(c.bytes()?)),
             Op::String => Value::String(Cow::Borrowed(c.str()?)),
             Op::Fixed(n) => Value::Fixed(Cow::Borrowed(c.fixed(*n)?)),
-            Op::Record(r) => {
-                if depth >= MAX_DEPTH {
-                    return c.err(K::TooDeep);
-                }
-                Value::Record(self.read_record(r, c, depth + 1)?)
-            }
+            Op::Record(r) => Value::Record(self.read_record(r, c, depth + 1)?),
             Op::Enum { symbols, map } => {
                 let start = c.pos();
                 let i = c.long()?;
@@ -457,7 +454,7 @@ impl ReadPlan {
                 let start = c.pos();
                 let i = c.long()?;
                 match usize::try_from(i).ok().and_then(|i| branches.get(i)) {
-                    Some(&b) => self.read(b, c, depth)?,
+                    Some(&b) => self.read(b, c, depth + 1)?,
                     None => {
                         return Err(CodecError::datum(
                             K::UnionBranchOutOfRange {
@@ -470,9 +467,6 @@ impl ReadPlan {
                 }
             }
             Op::Array { item, may_be_empty } => {
-                if depth >= MAX_DEPTH {
-                    return c.err(K::TooDeep);
-                }
                 let mut out = Vec::new();
                 loop {
                     let n = c.block(*may_be_empty, out.len())?;
@@ -490,18 +484,11 @@ impl ReadPlan {
                 }
                 Value::Array(out)
             }
-            Op::Map {
-                value,
-                may_be_empty,
-            } => {
-                if depth >= MAX_DEPTH {
-                    return c.err(K::TooDeep);
-                }
+            Op::Map { value } => {
                 let mut out: Vec<Field<'a>> = Vec::new();
                 loop {
                     // every entry has a key (>= 1 byte), so counts are checkable
                     let n = c.block(false, out.len())?;
-                    let _ = may_be_empty;
                     if n == 0 {
                         break;
                     }
@@ -981,10 +968,7 @@ impl Resolver<'_> {
                 let id = self.push(Op::Pending);
                 self.memo.insert((w, r), id);
                 let value = self.resolve(*wv, *rv)?;
-                self.ops[id] = Op::Map {
-                    value,
-                    may_be_empty: false,
-                };
+                self.ops[id] = Op::Map { value };
                 return Ok(id);
             }
             // same physical type: the reader's logical type decides the value
