@@ -473,6 +473,41 @@ impl Codec {
         }
     }
 
+    /// The Avro schema a value decoded from `sref` conforms to: the pinned
+    /// reader schema if there is one, else the writer schema (`None` for
+    /// JSON-Schema payloads). Served from the cache after the first decode.
+    pub fn value_schema(&self, sref: &SchemaRef) -> Result<Option<AvroSchema>, CodecError> {
+        if let Some(r) = &self.reader {
+            return Ok(Some(r.clone()));
+        }
+        self.with_cached(sref, |c| {
+            Ok(match c {
+                Cached::Avro { writer, .. } => Some(writer.clone()),
+                Cached::Json => None,
+            })
+        })
+    }
+
+    /// Renders a decoded value as JSON (for `kbridge consume`); the Avro
+    /// style uses the value's schema for union wrappers.
+    pub fn write_json(
+        &self,
+        decoded: &Decoded<'_>,
+        style: JsonStyle,
+        out: &mut Vec<u8>,
+    ) -> Result<(), CodecError> {
+        let schema = match &decoded.schema {
+            Some(sref) => self.value_schema(sref)?,
+            None => None,
+        };
+        crate::json::write_json(
+            &decoded.value,
+            schema.as_ref().map(AvroSchema::graph),
+            style,
+            out,
+        )
+    }
+
     /// Decodes a framed Avro payload into a serde type with
     /// `serde_avro_fast` (strings may borrow from `payload`). The writer
     /// schema is used as is (no reader-schema resolution).

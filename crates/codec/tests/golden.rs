@@ -209,3 +209,18 @@ fn every_framing_encodes_the_reference_bytes() {
         }
     }
 }
+
+#[test]
+fn codec_renders_decoded_values_with_their_schema() {
+    for c in cases() {
+        let codec = codec(&c, WireFormat::ConfluentId);
+        for r in &c.records {
+            let confluent = hex(r["confluent"].as_str().unwrap());
+            let d = codec.decode(Some(&confluent), &NoHeaders).unwrap();
+            let mut out = Vec::new();
+            codec.write_json(&d, JsonStyle::Avro, &mut out).unwrap();
+            let ours: J = serde_json::from_slice(&out).unwrap();
+            assert!(json_eq(&ours, &r["avro_json"]), "{}: {ours}", c.name);
+        }
+    }
+}
