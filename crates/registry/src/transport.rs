@@ -76,6 +76,8 @@ pub struct TlsOptions {
     pub client_cert_pem: Option<Vec<u8>>,
     /// PEM PKCS#8 private key of the client certificate.
     pub client_key_pem: Option<Secret>,
+    /// Skip the check that the certificate matches the host name.
+    pub accept_invalid_hostnames: bool,
 }
 
 impl fmt::Debug for TlsOptions {
@@ -282,6 +284,9 @@ impl RegistryClientBuilder {
             for cert in certs {
                 http = http.add_root_certificate(cert);
             }
+        }
+        if self.tls.accept_invalid_hostnames {
+            http = http.tls_danger_accept_invalid_hostnames(true);
         }
         match (&self.tls.client_cert_pem, &self.tls.client_key_pem) {
             (Some(cert), Some(key)) => {
