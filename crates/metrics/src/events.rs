@@ -55,7 +55,8 @@ impl fmt::Debug for ErrorChain<'_> {
 /// A record was written to the dead-letter queue.
 ///
 /// Logs at WARN, fields first:
-/// `topic, partition, offset, stage, class, "record sent to dead-letter queue: {reason}"`,
+/// `topic, partition, offset, stage, class, subject, schema_id, "record sent to dead-letter queue: {reason}"`
+/// (`subject` and `schema_id` only when given),
 /// adds 1 to `kbridge_records_dead_lettered_total{topic,stage,class}` and to
 /// `kbridge_errors_total{stage,class}`. Do not emit a separate
 /// [`ErrorRecorded`] for the same failure.
@@ -71,6 +72,10 @@ pub struct DeadLettered<'a> {
     pub stage: &'static str,
     /// Error class (variant name).
     pub class: &'static str,
+    /// Schema Registry subject involved, when known (logged, not a label).
+    pub subject: Option<&'a str>,
+    /// Schema id from the wire header, when known (logged, not a label).
+    pub schema_id: Option<u32>,
     /// The error; logged with its source chain.
     pub reason: &'a (dyn StdError + 'a),
 }
@@ -85,12 +90,20 @@ impl Event for DeadLettered<'_> {
             offset,
             stage,
             class,
+            subject,
+            schema_id,
             reason,
         } = self;
         let reason = ErrorChain(reason);
         warn!(
             topic,
-            partition, offset, stage, class, "record sent to dead-letter queue: {reason}"
+            partition,
+            offset,
+            stage,
+            class,
+            subject,
+            schema_id,
+            "record sent to dead-letter queue: {reason}"
         );
         let i = metrics.instruments();
         i.dead_lettered.add(

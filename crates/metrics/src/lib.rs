@@ -47,7 +47,8 @@
 //! let err = std::io::Error::other("unknown schema id 7");
 //! metrics.emit(DeadLettered {
 //!     topic: "orders", partition: 0, offset: 41,
-//!     stage: "decode", class: "UnknownSchemaId", reason: &err,
+//!     stage: "decode", class: "UnknownSchemaId",
+//!     subject: Some("orders-value"), schema_id: Some(7), reason: &err,
 //! });
 //!
 //! // sink

@@ -576,6 +576,12 @@ mod tests {
         );
     }
 
+    #[test]
+    fn shutdown_succeeds_with_and_without_a_reader() {
+        Metrics::new().unwrap().shutdown().unwrap();
+        Metrics::disabled().shutdown().unwrap();
+    }
+
     #[cfg(not(feature = "otlp"))]
     #[test]
     fn otlp_without_the_feature_is_a_clear_error() {

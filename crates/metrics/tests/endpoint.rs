@@ -73,6 +73,8 @@ async fn metrics_endpoint_serves_exact_counters_and_label_sets() {
             offset,
             stage: "decode",
             class: "UnknownSchemaId",
+            subject: None,
+            schema_id: None,
             reason: &reason,
         });
     }
@@ -419,6 +421,8 @@ async fn every_catalogue_instrument_is_exported_under_its_declared_name_and_type
         offset: 0,
         stage: "decode",
         class: "UnknownSchemaId",
+        subject: None,
+        schema_id: None,
         reason: &err,
     });
     metrics.emit(TransactionCommitted {

@@ -64,13 +64,16 @@ fn a_dead_lettered_record_logs_one_warn_line_with_its_fields() {
             offset: 41,
             stage: "decode",
             class: "UnknownSchemaId",
+            subject: Some("orders-value"),
+            schema_id: Some(7),
             reason: &err,
         });
     });
     assert_eq!(
         out,
         " WARN record sent to dead-letter queue: decode failed at byte 5: unknown schema id 7 \
-         topic=\"orders\" partition=3 offset=41 stage=\"decode\" class=\"UnknownSchemaId\"\n"
+         topic=\"orders\" partition=3 offset=41 stage=\"decode\" class=\"UnknownSchemaId\" \
+         subject=\"orders-value\" schema_id=7\n"
     );
 }
 
@@ -126,6 +129,8 @@ fn json_lines_carry_the_fields_as_top_level_keys() {
             offset: 41,
             stage: "decode",
             class: "UnknownSchemaId",
+            subject: None,
+            schema_id: None,
             reason: &err,
         });
     });
