@@ -107,7 +107,14 @@ pub fn run(args: &ItArgs) -> Result<()> {
     services.stop();
     let code = result?;
     if !code.success() {
+        if it_dir().exists() {
+            eprintln!("xtask it: service logs are in {}", it_dir().display());
+        }
         bail!("integration tests failed ({code})");
+    }
+    if it_dir().exists() {
+        std::fs::remove_dir_all(it_dir())
+            .with_context(|| format!("cannot remove {}", it_dir().display()))?;
     }
     Ok(())
 }
@@ -187,9 +194,17 @@ fn start(args: &ItArgs, bin: &std::path::Path, services: &mut Services) -> Resul
     })
 }
 
-fn it_dir() -> Result<PathBuf> {
-    let dir = target_dir().join("xtask-it");
-    std::fs::create_dir_all(&dir)?;
+/// Logs of this run's processes: `target/xtask-it/<pid>/`, removed after a
+/// passing run.
+fn it_dir() -> PathBuf {
+    target_dir()
+        .join("xtask-it")
+        .join(std::process::id().to_string())
+}
+
+fn ensure_it_dir() -> Result<PathBuf> {
+    let dir = it_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
 
@@ -208,7 +223,7 @@ fn start_tansu_process(services: &mut Services) -> Result<String> {
     let bin = tansu::binary()?;
     let port = free_port()?;
     let bootstrap = format!("127.0.0.1:{port}");
-    let log = it_dir()?.join(format!("tansu-{}.log", std::process::id()));
+    let log = ensure_it_dir()?.join("tansu.log");
     let mut cmd = Command::new(&bin);
     cmd.args(tansu::broker_args(&bootstrap, &bootstrap));
     let mut guard = ChildGuard::new("tansu", process::spawn_logged(&mut cmd, &log)?);
@@ -305,7 +320,7 @@ fn start_embedded_registry(
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
     let url = format!("http://{listen}");
-    let log = it_dir()?.join(format!("registry-{}.log", std::process::id()));
+    let log = ensure_it_dir()?.join("registry.log");
     let mut cmd = registry::serve_command(bin, &listen, Store::Memory, bootstrap);
     let mut guard = ChildGuard::new(
         "kbridge registry serve",
