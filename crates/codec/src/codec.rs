@@ -530,11 +530,7 @@ impl Codec {
                     Cached::Json => Err(CodecError::config("typed decoding needs an avro schema")),
                 })?;
                 let body = payload.get(start..).unwrap_or_default();
-                return serde_avro_fast::from_datum_slice(body, &typed).map_err(|e| {
-                    CodecError::DecodeTyped {
-                        reason: e.to_string(),
-                    }
-                });
+                return typed_from_slice(body, &typed);
             }
             _ => {
                 return Err(CodecError::config(
@@ -543,11 +539,7 @@ impl Codec {
             }
         };
         let typed = schema.typed()?;
-        serde_avro_fast::from_datum_slice(payload.get(start..).unwrap_or_default(), typed).map_err(
-            |e| CodecError::DecodeTyped {
-                reason: e.to_string(),
-            },
-        )
+        typed_from_slice(payload.get(start..).unwrap_or_default(), typed)
     }
 
     /// Encodes `value` in the configured write format into `out` (cleared
@@ -826,4 +818,23 @@ impl Codec {
             .as_ref()
             .ok_or_else(|| CodecError::config("no schema resolver configured"))
     }
+}
+
+/// serde_avro_fast over a slice, with its sequence cap lowered from 10^9
+/// to what the payload can hold (items of at least one byte) or
+/// [`crate::avro::MAX_EMPTY_ITEMS`]: a few bytes claiming a billion nulls
+/// must not spin the CPU.
+fn typed_from_slice<'a, T: serde::Deserialize<'a>>(
+    body: &'a [u8],
+    schema: &serde_avro_fast::Schema,
+) -> Result<T, CodecError> {
+    let mut cfg = serde_avro_fast::de::DeserializerConfig::new(schema);
+    cfg.max_seq_size = body.len().max(crate::avro::MAX_EMPTY_ITEMS);
+    let mut state = serde_avro_fast::de::DeserializerState::with_config(
+        serde_avro_fast::de::read::SliceRead::new(body),
+        cfg,
+    );
+    T::deserialize(state.deserializer()).map_err(|e| CodecError::DecodeTyped {
+        reason: e.to_string(),
+    })
 }

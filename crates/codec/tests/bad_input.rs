@@ -287,3 +287,25 @@ fn bad_schema_id_header_and_string_payloads() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn typed_decoding_caps_claimed_sequence_lengths() {
+    // an array of 2^40 nulls in 10 bytes, through the serde path
+    let r = Arc::new(MemoryResolver::new());
+    r.insert(
+        3,
+        None,
+        ResolvedSchema::avro(r#"{"type":"array","items":"null"}"#).unwrap(),
+    );
+    let c = Codec::builder(Side::Value)
+        .resolver(r)
+        .write(WireFormat::Bytes)
+        .build()
+        .unwrap();
+    let p = [0, 0, 0, 0, 3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0];
+    let e = c.decode_typed::<Vec<()>>(&p, &NoHeaders).unwrap_err();
+    assert!(matches!(e, CodecError::DecodeTyped { .. }), "{e}");
+    assert!(e.is_poison());
+    let ok = [0, 0, 0, 0, 3, 6, 0];
+    assert_eq!(c.decode_typed::<Vec<()>>(&ok, &NoHeaders).unwrap().len(), 3);
+}
