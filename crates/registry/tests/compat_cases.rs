@@ -1271,6 +1271,41 @@ fn cases() -> Vec<Case> {
                 ),
             ],
         ),
+        case(
+            "named type referenced by one of its aliases",
+            Backward,
+            rec(
+                "R",
+                json!([
+                    f(
+                        "home",
+                        json!({"type": "record", "name": "Address", "aliases": ["Place"], "fields": [f("zip", json!("int"))]})
+                    ),
+                    f("work", json!("Place")),
+                ]),
+            ),
+            vec![rec(
+                "R",
+                json!([
+                    f("home", rec("Address", json!([f("zip", json!("string"))]))),
+                    f("work", json!("Address"))
+                ]),
+            )],
+            vec![
+                e(
+                    TypeMismatch,
+                    "/fields/0/type/fields/0/type",
+                    "home.zip",
+                    &["reader type: INT not compatible with writer type: STRING"],
+                ),
+                e(
+                    TypeMismatch,
+                    "/fields/1/type/fields/0/type",
+                    "work.zip",
+                    &["reader type: INT not compatible with writer type: STRING"],
+                ),
+            ],
+        ),
         // ---- logical types ------------------------------------------------
         case(
             "timestamp-millis reads long",
@@ -1670,5 +1705,37 @@ fn incompatibility_serializes_with_its_reasons() {
             "field": "b",
             "previous_index": 0
         }])
+    );
+}
+
+/// `["null", array<X>]` nested `depth` times around `leaf`.
+fn nested_unions(depth: usize, leaf: &str) -> Value {
+    let mut ty = json!(leaf);
+    for _ in 0..depth {
+        ty = json!(["null", array(ty)]);
+    }
+    one(ty)
+}
+
+#[test]
+fn deeply_nested_unions_report_the_outermost_branch() {
+    let depth = 50;
+    let new = parse(&nested_unions(depth, "int"), "new");
+    let old = parse(&nested_unions(depth, "long"), "old");
+    assert!(compat::check(Backward, &old, std::slice::from_ref(&new)).is_empty());
+    // As in Avro Java, a writer union branch the reader union cannot read is
+    // reported at the union, not at the narrowed leaf 50 levels below.
+    let found = compat::check(Backward, &new, &[old]);
+    let summary: Vec<(&str, &str, &str)> = found
+        .iter()
+        .map(|i| (i.kind.as_str(), i.path.as_str(), i.additional_info.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [(
+            "MISSING_UNION_BRANCH",
+            "/fields/0/type/1",
+            "reader union lacking writer type: ARRAY"
+        )]
     );
 }

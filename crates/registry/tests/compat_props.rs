@@ -188,7 +188,7 @@ proptest! {
     }
 
     #[test]
-    fn widening_int_to_long_is_backward_but_not_forward_compatible(shape in top_record()) {
+    fn widening_int_to_long_is_backward_compatible_and_breaks_old_int_readers(shape in top_record()) {
         let old_json = schema_of(&shape);
         let new_json = widen_ints(&old_json);
         // A union holding both int and long would hold long twice.
@@ -199,10 +199,24 @@ proptest! {
         let backward = compat::check(CompatibilityLevel::Backward, &new, std::slice::from_ref(&old));
         prop_assert!(backward.is_empty(), "{backward:#?}\n{old_json}");
         let forward = compat::check(CompatibilityLevel::Forward, &new, &[old]);
-        if old_json.to_string().contains("\"int\"") {
-            prop_assert!(!forward.is_empty(), "old int readers cannot read longs\n{old_json}");
-        } else {
+        if !old_json.to_string().contains("\"int\"") {
             prop_assert!(forward.is_empty(), "{forward:#?}");
+        }
+        // A top-level int field can no longer be read by the old schema
+        // (ints nested in unions may still be read by a float branch).
+        let int_fields = old_json["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, field)| field["type"] == "int");
+        for (i, _) in int_fields {
+            let path = format!("/fields/{i}/type");
+            prop_assert!(
+                forward.iter().any(|f| f.path == path
+                    && f.additional_info == "reader type: INT not compatible with writer type: LONG"),
+                "no narrowing reported at {path}: {forward:#?}"
+            );
         }
     }
 }

@@ -249,14 +249,17 @@ enum Memo {
     Done(Vec<Raw>),
 }
 
-/// Checks one reader/writer pair. Record pairs are memoised by identity: a
-/// pair met again while being checked (a recursive type) is assumed
-/// compatible, as in Avro Java, and a finished pair is not checked twice.
+/// Checks one reader/writer pair. Pairs of nodes and pairs of record
+/// definitions are memoised by identity: a pair met again while being
+/// checked (a recursive type) is assumed compatible, as in Avro Java, and a
+/// finished pair is not checked twice (its findings are reused with the
+/// path of the new occurrence).
 #[derive(Debug)]
 pub(crate) struct Checker<'a> {
     reader_names: Names<'a>,
     writer_names: Names<'a>,
     memo: HashMap<(usize, usize), Memo>,
+    nodes: HashMap<(usize, usize), Memo>,
 }
 
 impl<'a> Checker<'a> {
@@ -265,11 +268,32 @@ impl<'a> Checker<'a> {
             reader_names,
             writer_names,
             memo: HashMap::new(),
+            nodes: HashMap::new(),
         }
     }
 
     /// Every reason why `writer` data cannot be read with `reader`.
+    ///
+    /// Memoised by node identity like the record pairs, so that each pair of
+    /// schema nodes is checked once: nested unions of an array and a map
+    /// would otherwise be walked along every one of their 2^depth paths.
     pub(crate) fn check(&mut self, reader: &'a Schema, writer: &'a Schema) -> Vec<Raw> {
+        let key = (
+            std::ptr::from_ref(reader) as usize,
+            std::ptr::from_ref(writer) as usize,
+        );
+        match self.nodes.get(&key) {
+            Some(Memo::InProgress) => return Vec::new(),
+            Some(Memo::Done(found)) => return found.clone(),
+            None => {}
+        }
+        self.nodes.insert(key, Memo::InProgress);
+        let found = self.calculate(reader, writer);
+        self.nodes.insert(key, Memo::Done(found.clone()));
+        found
+    }
+
+    fn calculate(&mut self, reader: &'a Schema, writer: &'a Schema) -> Vec<Raw> {
         let r = lower(reader, &self.reader_names);
         let w = lower(writer, &self.writer_names);
         match (r, w) {
