@@ -47,3 +47,31 @@ fn main() -> anyhow::Result<()> {
         Task::Ci(args) => ci::run(&args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_after_the_separator_go_to_cargo_test_verbatim() {
+        let cli =
+            Cli::try_parse_from(["xtask", "it", "--", "stack_roundtrip", "--", "--nocapture"])
+                .unwrap();
+        let Task::It(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command)
+        };
+        assert_eq!(
+            args.cargo_test_args,
+            ["stack_roundtrip", "--", "--nocapture"]
+        );
+    }
+
+    #[test]
+    fn ci_steps_can_be_skipped_by_name() {
+        let cli = Cli::try_parse_from(["xtask", "ci", "--skip", "it", "--skip", "fmt"]).unwrap();
+        let Task::Ci(args) = cli.command else {
+            panic!("parsed as {:?}", cli.command)
+        };
+        assert_eq!(args.skip, [ci::Step::It, ci::Step::Fmt]);
+    }
+}
