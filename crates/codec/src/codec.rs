@@ -10,7 +10,9 @@ use parking_lot::RwLock;
 use crate::avro::{AvroSchema, ReadPlan};
 use crate::error::{CodecError, FrameErrorKind};
 use crate::json::JsonStyle;
-use crate::resolver::{RegisteredId, ResolvedSchema, SchemaKind, SchemaRef, SchemaResolver};
+use crate::resolver::{
+    RegisteredId, ResolveError, ResolvedSchema, SchemaKind, SchemaRef, SchemaResolver,
+};
 use crate::value::Value;
 
 /// Header carrying a value's schema id (Confluent's header-based ids).
@@ -800,8 +802,15 @@ impl Codec {
                     None => Err(CodecError::frame(FrameErrorKind::UnknownFingerprint(*fp))),
                 };
             }
-            SchemaRef::Id(id) => self.resolver()?.schema_by_id(*id),
-            SchemaRef::Guid(g) => self.resolver()?.schema_by_guid(g),
+            // without a resolver (single-object setups) an id is unknown
+            SchemaRef::Id(id) => match &self.resolver {
+                Some(r) => r.schema_by_id(*id),
+                None => Err(ResolveError::NotFound { what: sref.clone() }),
+            },
+            SchemaRef::Guid(g) => match &self.resolver {
+                Some(r) => r.schema_by_guid(g),
+                None => Err(ResolveError::NotFound { what: sref.clone() }),
+            },
         }
         .map_err(|source| CodecError::ResolveSchema {
             schema: sref.clone(),
@@ -809,14 +818,16 @@ impl Codec {
         })?;
         match resolved.kind() {
             SchemaKind::Json => Ok(None),
-            _ => Ok(Some(AvroSchema::compile(resolved)?)),
+            // a registry schema we cannot compile fails its records, not the pipeline
+            _ => AvroSchema::compile(resolved)
+                .map(Some)
+                .map_err(|e| CodecError::ResolveSchema {
+                    schema: sref.clone(),
+                    source: ResolveError::InvalidSchema {
+                        reason: e.to_string(),
+                    },
+                }),
         }
-    }
-
-    fn resolver(&self) -> Result<&Arc<dyn SchemaResolver>, CodecError> {
-        self.resolver
-            .as_ref()
-            .ok_or_else(|| CodecError::config("no schema resolver configured"))
     }
 }
 

@@ -309,3 +309,39 @@ fn typed_decoding_caps_claimed_sequence_lengths() {
     let ok = [0, 0, 0, 0, 3, 6, 0];
     assert_eq!(c.decode_typed::<Vec<()>>(&ok, &NoHeaders).unwrap().len(), 3);
 }
+
+#[test]
+fn an_id_framed_payload_without_a_resolver_is_poison_not_fatal() {
+    let s = ResolvedSchema::avro(r#""long""#).unwrap();
+    let c = Codec::builder(Side::Value)
+        .read(WireFormat::SingleObject)
+        .write(WireFormat::SingleObject)
+        .output_schema(Arc::new(s))
+        .build()
+        .unwrap();
+    let e = c.decode(Some(&[0, 0, 0, 0, 1, 2]), &NoHeaders).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            CodecError::ResolveSchema {
+                schema: SchemaRef::Id(1),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.is_poison());
+    let e = c
+        .decode(Some(&[0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 2]), &NoHeaders)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            CodecError::DecodeFrame {
+                kind: FrameErrorKind::UnknownFingerprint(_)
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.is_poison());
+}
