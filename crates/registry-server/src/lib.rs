@@ -33,6 +33,7 @@ mod store;
 pub use error::{ApiError, ServerError};
 pub use registry::Registry;
 pub use routes::{CONTENT_TYPE, router};
+pub use schema::SchemaBody;
 pub use store::{KafkaStoreConfig, StoreConfig};
 
 use std::future::Future;

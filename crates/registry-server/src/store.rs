@@ -6,6 +6,12 @@
 //! from the beginning until it reads that marker back, so it has seen every
 //! earlier change without trusting high watermarks (some brokers, tansu
 //! among them, under-report them).
+//!
+//! Ids are never reused while the records that carried them are in the
+//! topic: a permanent delete writes tombstones, and replay still sees the
+//! original record before its tombstone. Once compaction has removed both,
+//! a restarted registry no longer knows that id (as with Confluent's own
+//! store, which also derives its next id from the records it reads).
 
 use crate::error::ServerError;
 use crate::record::Record;
