@@ -22,9 +22,10 @@
 //! `error_code` and message; [`RegistryError::class`] tells a pipeline
 //! whether to dead-letter, retry or stop.
 //!
-//! Must not depend on Kafka, on the codecs or on the pipeline. It will take
-//! its settings from `kbridge-config` once that crate offers a registry
-//! section; until then [`Secret`] is a local redacting newtype.
+//! Must not depend on Kafka, on the codecs or on the pipeline. It does not
+//! depend on `kbridge-config` yet: the `kbridge` CLI builds a client from
+//! `[schema_registry]` (`commands::schema::client`), and [`Secret`] is a
+//! local redacting newtype.
 
 mod cache;
 mod client;
