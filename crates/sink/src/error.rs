@@ -154,6 +154,9 @@ impl SinkError {
             SinkError::NoTopic => ErrorClass::Poison,
             SinkError::QueueFull { .. } | SinkError::Flush { .. } => ErrorClass::Retriable,
             SinkError::Send { source, .. } => match source.rdkafka_error_code() {
+                // A transactional producer refuses sends once the open
+                // transaction failed: abort it.
+                Some(RDKafkaErrorCode::State) => ErrorClass::Abortable,
                 Some(code) => classify_code(code),
                 None => ErrorClass::Poison, // e.g. a NUL byte in the topic name
             },

@@ -11,7 +11,7 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{DeliveryResult, Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext, PurgeConfig};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::client::{self, RedactedOptions, Security, log_to_tracing};
@@ -776,17 +776,37 @@ impl KafkaSink {
     /// [`KafkaSink::take_deliveries`].
     pub fn abort_transaction(&self) -> Result<(), SinkError> {
         let id = self.txn_id("abort transaction")?;
-        self.producer
-            .abort_transaction(self.operation_timeout)
-            .map_err(|source| SinkError::AbortTransaction {
-                transactional_id: id.to_owned(),
-                source,
-            })?;
-        // Serve the purge reports so in-flight drops to zero.
-        let start = Instant::now();
-        while self.producer.in_flight_count() > 0 && start.elapsed() < self.operation_timeout {
+        let err = |source| SinkError::AbortTransaction {
+            transactional_id: id.to_owned(),
+            source,
+        };
+        let deadline = Instant::now() + self.operation_timeout;
+        // librdkafka's abort waits until every record is reported, and the
+        // reports are served only by polling: drop what is still queued,
+        // then serve the reports of what is in flight.
+        self.producer.purge(PurgeConfig::default().queue());
+        while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
             self.producer.poll(Duration::from_millis(1));
         }
+        loop {
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(100));
+            match self
+                .producer
+                .abort_transaction(left.min(Duration::from_secs(1)))
+            {
+                Ok(()) => break,
+                // The abort API resumes where it stopped when called again.
+                Err(KafkaError::Transaction(e))
+                    if e.is_retriable() && Instant::now() < deadline =>
+                {
+                    self.producer.poll(Duration::from_millis(1));
+                }
+                Err(e) => return Err(err(e)),
+            }
+        }
+        self.producer.poll(Duration::ZERO);
         lock(&self.producer.context().reports).retain(|d| match &d.outcome {
             Err(f) => f.error.class() != ErrorClass::Purged,
             Ok(_) => true,
