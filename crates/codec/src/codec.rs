@@ -527,12 +527,11 @@ impl Codec {
             ),
             f if f.is_framed_avro() => {
                 let Frame::Schema(sref, start) = self.frame(payload, headers)?;
-                let typed = self.with_cached(&sref, |c| match c {
-                    Cached::Avro { writer, .. } => writer.typed().cloned(),
-                    Cached::Json => Err(CodecError::config("typed decoding needs an avro schema")),
-                })?;
                 let body = payload.get(start..).unwrap_or_default();
-                return typed_from_slice(body, &typed);
+                return self.with_cached(&sref, |c| match c {
+                    Cached::Avro { writer, .. } => typed_from_slice(body, writer.typed()?),
+                    Cached::Json => Err(CodecError::config("typed decoding needs an avro schema")),
+                });
             }
             _ => {
                 return Err(CodecError::config(

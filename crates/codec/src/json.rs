@@ -767,13 +767,21 @@ impl Conv<'_> {
                 _ => return expected(&format!("an object (record {})", r.name), j),
             },
             Node::Union(branches) => return self.union(branches, j, depth),
-            Node::Decimal { scale, fixed, .. } => match (j, self.style) {
+            Node::Decimal {
+                scale,
+                precision,
+                fixed,
+            } => match (j, self.style) {
                 (J::String(s), JsonStyle::Natural) if Decimal::parse(s, *scale).is_ok() => {
-                    Value::Decimal(Decimal::parse(s, *scale).map_err(|e| (FieldPath::root(), e))?)
+                    Value::Decimal(check_precision(
+                        Decimal::parse(s, *scale).map_err(|e| (FieldPath::root(), e))?,
+                        *precision,
+                    )?)
                 }
-                (J::Number(n), _) => Value::Decimal(
+                (J::Number(n), _) => Value::Decimal(check_precision(
                     Decimal::parse(&n.to_string(), *scale).map_err(|e| (FieldPath::root(), e))?,
-                ),
+                    *precision,
+                )?),
                 _ => {
                     let b = self.bytes(j, "decimal")?;
                     if let Some(f) = fixed
@@ -981,6 +989,16 @@ impl Conv<'_> {
             )),
         }
     }
+}
+
+fn check_precision(d: Decimal<'static>, precision: usize) -> Result<Decimal<'static>, CErr> {
+    if precision > 0 && d.digits() > precision {
+        return Err((
+            FieldPath::root(),
+            format!("decimal {d} has more than {precision} digits"),
+        ));
+    }
+    Ok(d)
 }
 
 fn parse_time(s: &str) -> Result<i64, CErr> {

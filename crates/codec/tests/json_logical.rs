@@ -118,11 +118,12 @@ fn decimals_never_go_through_f64() {
         AvroSchema::parse(r#"{"type":"bytes","logicalType":"decimal","precision":4,"scale":2}"#)
             .unwrap();
     let mut out = Vec::new();
+    // precision is checked where values enter: parsing under the schema
+    // and conversions (a decoded value always re-encodes)
+    let e = s.encode(&Value::str("123.45"), &mut out).unwrap_err();
+    assert!(e.to_string().contains("more than 4 digits"), "{e}");
     let e = s
-        .encode(
-            &Value::Decimal(Decimal::parse("123.45", 2).unwrap()),
-            &mut out,
-        )
+        .value_from_json(r#""123.45""#, JsonStyle::Natural)
         .unwrap_err();
     assert!(e.to_string().contains("more than 4 digits"), "{e}");
     assert!(
@@ -275,4 +276,22 @@ fn encode_errors_name_the_field_path() {
         e.to_string(),
         "encode avro datum: missing field (no default) at field a"
     );
+}
+
+#[test]
+fn a_decoded_decimal_beyond_its_precision_still_re_encodes() {
+    // found by fuzzing: fixed(8) holds 19 digits, the schema declares 18
+    let s = AvroSchema::parse(
+        r#"{"type":"fixed","name":"D8","size":8,"logicalType":"decimal","precision":18,"scale":2}"#,
+    )
+    .unwrap();
+    let bytes = [0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    let v = s.decode(&bytes).unwrap();
+    assert_eq!(
+        v,
+        Value::Decimal(Decimal::parse("92233720368547758.07", 2).unwrap())
+    );
+    let mut out = Vec::new();
+    s.encode(&v, &mut out).unwrap();
+    assert_eq!(out, bytes);
 }

@@ -482,7 +482,10 @@ fn decimal_of<'v>(
     precision: usize,
 ) -> Result<Cow<'v, Decimal<'v>>, CodecError> {
     let d: Cow<'v, Decimal<'v>> = match v {
-        Value::Decimal(d) if d.scale == scale => Cow::Borrowed(d),
+        // already at the schema's scale (decoded, or parsed under the
+        // schema, which checks precision): written as is, so whatever
+        // decodes re-encodes
+        Value::Decimal(d) if d.scale == scale => return Ok(Cow::Borrowed(d)),
         Value::Decimal(d) if d.scale < scale => {
             let n = d.unscaled_bigint() * num_bigint::BigInt::from(10u32).pow(scale - d.scale);
             Cow::Owned(Decimal::from_bigint(&n, scale))
@@ -501,6 +504,7 @@ fn decimal_of<'v>(
         Value::String(s) => Cow::Owned(Decimal::parse(s, scale).map_err(CodecError::encode)?),
         _ => return Err(mismatch(v, "decimal")),
     };
+    // converted values must fit the declared precision
     if precision > 0 && d.digits() > precision {
         return Err(CodecError::encode(format!(
             "decimal {d} has more than {precision} digits"
