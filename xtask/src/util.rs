@@ -61,8 +61,12 @@ pub fn output_ok(cmd: &mut Command) -> Option<String> {
 }
 
 /// A command line as a user would type it.
+/// The program is shown by its file name (`cargo`, not the toolchain path).
 pub fn display(cmd: &Command) -> String {
-    std::iter::once(cmd.get_program())
+    let program = Path::new(cmd.get_program())
+        .file_name()
+        .unwrap_or(cmd.get_program());
+    std::iter::once(program)
         .chain(cmd.get_args())
         .map(|s| s.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
@@ -141,6 +145,13 @@ mod tests {
     fn durations_read_like_a_human_wrote_them() {
         assert_eq!(fmt_duration(Duration::from_millis(4230)), "4.2s");
         assert_eq!(fmt_duration(Duration::from_secs(187)), "3m 07s");
+    }
+
+    #[test]
+    fn commands_are_shown_by_program_name() {
+        let mut cmd = Command::new("/root/.rustup/toolchains/x/bin/cargo");
+        cmd.args(["fmt", "--all"]);
+        assert_eq!(display(&cmd), "cargo fmt --all");
     }
 
     #[test]
