@@ -441,9 +441,20 @@ pub async fn run_checks(
         let id = format!("{prefix}-kbridge-check-{}", std::process::id());
         let c = cluster.clone();
         let tid = id.clone();
+        // librdkafka refuses a transactional producer whose delivery timeout
+        // exceeds the transaction timeout; the sink caps it the same way.
+        let message_timeout = config
+            .producer
+            .delivery_timeout
+            .min(config.producer.transaction_timeout)
+            .as_millis()
+            .to_string();
         let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
             let producer: BaseProducer = c
-                .producer_config(&[("transactional.id", tid.as_str())])
+                .producer_config(&[
+                    ("transactional.id", tid.as_str()),
+                    ("message.timeout.ms", message_timeout.as_str()),
+                ])
                 .create()
                 .map_err(|e| e.to_string())?;
             producer

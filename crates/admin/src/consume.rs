@@ -10,7 +10,8 @@
 use crate::{AdminError, Cluster};
 use kbridge_codec::json::base64_encode;
 use kbridge_codec::{Codec, CodecError, JsonStyle, SchemaRef, SchemaResolver, Side, WireFormat};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
@@ -157,7 +158,7 @@ pub enum ReadEvent {
 
 /// Reads one topic from chosen positions.
 pub struct TopicReader {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<ReaderContext>,
     topic: String,
     group: Option<String>,
     subscribed: bool,
@@ -181,6 +182,23 @@ impl std::fmt::Debug for TopicReader {
             .finish_non_exhaustive()
     }
 }
+
+/// Keeps partition-EOF notices (which the reader handles) out of the
+/// error log; other client errors are logged as warnings (librdkafka
+/// retries them).
+#[derive(Debug, Clone, Copy)]
+pub struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error {
+            KafkaError::PartitionEOF(_) => tracing::trace!(reason, "partition end"),
+            e => tracing::warn!(error = %e, reason, "kafka client error"),
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
 
 const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -240,9 +258,22 @@ impl TopicReader {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
-        let consumer: BaseConsumer = cluster
-            .consumer_config(opts.group.as_deref(), &extra)
-            .create()
+        // librdkafka's assign() needs a group id even when nothing is
+        // committed; without --group a private one is used and never
+        // committed to (the broker keeps no state for it).
+        let private_group = format!(
+            "kbridge-reader-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        let consumer: BaseConsumer<ReaderContext> = cluster
+            .consumer_config(
+                Some(opts.group.as_deref().unwrap_or(&private_group)),
+                &extra,
+            )
+            .create_with_context(ReaderContext)
             .map_err(|source| AdminError::CreateClient {
                 client: "consumer",
                 source,

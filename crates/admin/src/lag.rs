@@ -55,8 +55,8 @@ pub fn partition_lag(committed: Option<i64>, log_start: i64, log_end: i64) -> i6
     (log_end - from).max(0)
 }
 
-/// Committed offsets and lag of `group`, on `topic` or on every topic where
-/// the group has committed offsets. An unknown group (not listed by the
+/// Committed offsets and lag of `group`, on `topic` or on every partition
+/// of the topics where the group has committed offsets. An unknown group (not listed by the
 /// broker, or `Dead`, and without committed offsets) is
 /// [`AdminError::GroupNotFound`]; a missing topic [`AdminError::TopicNotFound`].
 pub fn group_lag(
@@ -117,15 +117,23 @@ pub fn group_lag(
             })?
     };
 
-    let mut rows = Vec::new();
-    let mut any_committed = false;
-    for elem in committed.elements() {
-        let offset = match elem.offset() {
+    let committed_offset =
+        |elem: &rdkafka::topic_partition_list::TopicPartitionListElem<'_>| match elem.offset() {
             Offset::Offset(o) if o >= 0 => Some(o),
             _ => None,
         };
-        any_committed |= offset.is_some();
-        if topic.is_none() && offset.is_none() {
+    // without --topic: every partition of the topics the group committed on
+    let topics_with_commits: std::collections::BTreeSet<String> = committed
+        .elements()
+        .iter()
+        .filter(|e| committed_offset(e).is_some())
+        .map(|e| e.topic().to_string())
+        .collect();
+    let any_committed = !topics_with_commits.is_empty();
+    let mut rows = Vec::new();
+    for elem in committed.elements() {
+        let offset = committed_offset(&elem);
+        if topic.is_none() && !topics_with_commits.contains(elem.topic()) {
             continue;
         }
         let (log_start, log_end) = consumer

@@ -9,8 +9,9 @@ use kbridge_codec::{
 use kbridge_registry::{
     ErrorClass, ParsedSchema, RegistryClient, RegistryError, SchemaDefinition, SchemaType,
 };
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Resolves schemas through a [`RegistryClient`] on a private
 /// current-thread runtime. Call it from plain threads, never from inside an
@@ -18,6 +19,9 @@ use std::sync::Arc;
 pub struct RegistryResolver {
     client: RegistryClient,
     runtime: tokio::runtime::Runtime,
+    /// Ids that failed once: answered from here so a reader does not pay
+    /// the client's retries again for every record of an unknown id.
+    failed: Mutex<HashMap<u32, String>>,
 }
 
 impl std::fmt::Debug for RegistryResolver {
@@ -35,7 +39,11 @@ impl RegistryResolver {
             .enable_all()
             .build()
             .map_err(|source| AdminError::Runtime { source })?;
-        Ok(RegistryResolver { client, runtime })
+        Ok(RegistryResolver {
+            client,
+            runtime,
+            failed: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The registry client.
@@ -102,10 +110,25 @@ pub fn resolved_from_parsed(parsed: &ParsedSchema) -> Result<ResolvedSchema, Res
 
 impl SchemaResolver for RegistryResolver {
     fn schema_by_id(&self, id: u32) -> Result<Arc<ResolvedSchema>, ResolveError> {
-        let parsed = self
+        if let Some(reason) = self.failed.lock().ok().and_then(|f| f.get(&id).cloned()) {
+            return Err(ResolveError::Unavailable {
+                reason: format!("schema id {id}: {reason} (failed earlier in this run)"),
+                source: None,
+            });
+        }
+        let resolved = self
             .block_on(self.client.schema(id))
-            .map_err(|e| resolve_error(SchemaRef::Id(id), e))?;
-        resolved_from_parsed(&parsed).map(Arc::new)
+            .map_err(|e| resolve_error(SchemaRef::Id(id), e))
+            .and_then(|parsed| resolved_from_parsed(&parsed));
+        match resolved {
+            Ok(r) => Ok(Arc::new(r)),
+            Err(e) => {
+                if let Ok(mut f) = self.failed.lock() {
+                    f.insert(id, e.to_string());
+                }
+                Err(e)
+            }
+        }
     }
 
     fn register_or_lookup(

@@ -275,6 +275,33 @@ pub(crate) fn partitions_with(
     Ok(parts)
 }
 
+/// Records retained in `topic` (all partitions, or `only` these) by the
+/// watermarks: the sum of high − low. An estimate for progress bars:
+/// brokers that under-report the high watermark (tansu) give less.
+pub fn estimate_records(
+    cluster: &Cluster,
+    topic: &str,
+    only: Option<&[i32]>,
+) -> Result<u64, AdminError> {
+    use rdkafka::consumer::Consumer;
+    let client = cluster.metadata_client()?;
+    let mut total = 0u64;
+    for p in partitions_with(cluster, &client, topic)? {
+        if only.is_some_and(|o| !o.contains(&p.partition)) {
+            continue;
+        }
+        let (low, high) = client
+            .fetch_watermarks(topic, p.partition, cluster.timeout())
+            .map_err(|source| AdminError::FetchWatermarks {
+                topic: topic.to_string(),
+                partition: p.partition,
+                source,
+            })?;
+        total += u64::try_from(high - low).unwrap_or(0);
+    }
+    Ok(total)
+}
+
 fn source_name(source: &ConfigSource) -> &'static str {
     match source {
         ConfigSource::Unknown => "unknown",

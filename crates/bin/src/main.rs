@@ -32,6 +32,18 @@ enum Command {
     Registry(commands::registry::RegistryCommand),
     /// Inspect and change schemas in a Schema Registry; check compatibility
     Schema(commands::schema::SchemaArgs),
+    /// Check that the configured pipeline can run: brokers, topics, group, registry, transactions
+    Check(commands::check::CheckArgs),
+    /// Show a consumer group's committed offsets and lag
+    Lag(commands::lag::LagArgs),
+    /// List, describe, create, delete topics and change their configs
+    Topics(commands::topics::TopicsArgs),
+    /// Produce JSON lines to a topic as Avro, JSON or text
+    Produce(commands::produce::ProduceArgs),
+    /// Print a topic's records as JSON lines or a table
+    Consume(commands::consume::ConsumeArgs),
+    /// Inspect and replay dead-letter topics
+    Dlq(commands::dlq::DlqArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +52,23 @@ fn main() -> ExitCode {
         Command::Config(command) => commands::config::run(&cli.global, command),
         Command::Registry(command) => commands::registry::run(&cli.global, command),
         Command::Schema(args) => commands::schema::run(&cli.global, args),
+        Command::Check(args) => commands::check::run(&cli.global, args),
+        Command::Lag(args) => commands::lag::run(&cli.global, args),
+        Command::Topics(args) => commands::topics::run(&cli.global, args),
+        Command::Produce(args) => commands::produce::run(&cli.global, args),
+        Command::Consume(args) => commands::consume::run(&cli.global, args),
+        Command::Dlq(args) => commands::dlq::run(&cli.global, args),
     };
     global::exit(result)
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (duplicate flags between a command's
+    /// options and the global ones panic only at run time otherwise).
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }
