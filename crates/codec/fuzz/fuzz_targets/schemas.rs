@@ -1,4 +1,4 @@
-//! Schemas the fuzz targets decode with (shared by `include!`).
+// Schemas the fuzz targets decode with (shared by `include!`).
 
 pub const HEALTH: &str = include_str!("../../tests/data/health.avsc");
 pub const HEALTH_OUT: &str = include_str!("../../tests/data/health_out.avsc");
