@@ -214,7 +214,17 @@ impl SinkError {
 fn classify_txn(e: &KafkaError) -> ErrorClass {
     match e {
         KafkaError::Transaction(r) => {
-            if r.is_fatal() {
+            // A fenced producer can never commit again, whatever librdkafka
+            // says about this particular call (a Produce fenced by epoch
+            // comes back as abortable, and some brokers then drop the
+            // connection on the abort): stop, and let a restart re-init.
+            let fenced = matches!(
+                r.code(),
+                RDKafkaErrorCode::ProducerFenced
+                    | RDKafkaErrorCode::Fenced
+                    | RDKafkaErrorCode::InvalidProducerEpoch
+            );
+            if r.is_fatal() || fenced {
                 ErrorClass::Fatal
             } else if r.txn_requires_abort() {
                 ErrorClass::Abortable

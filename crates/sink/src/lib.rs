@@ -25,10 +25,13 @@
 //! A full producer queue is backpressure: `send` serves delivery reports and
 //! retries, it never drops a record.
 //!
-//! Moves bytes and Kafka metadata; knows nothing of Avro and depends on no
-//! other kbridge crate. No feature flags.
+//! [`KafkaSinkBuilder::from_config`] builds from kbridge's configuration.
+//!
+//! Moves bytes and Kafka metadata; knows nothing of Avro. Depends only on
+//! `kbridge-config` among kbridge crates. No feature flags.
 
 mod client;
+mod config;
 mod error;
 mod sink;
 

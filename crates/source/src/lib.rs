@@ -24,10 +24,13 @@
 //! they are released on the next `poll`. Assignments apply the start policy
 //! per partition before [`SourceEvent::Assigned`] is returned.
 //!
-//! Moves bytes and Kafka metadata; knows nothing of Avro and depends on no
-//! other kbridge crate. No feature flags.
+//! [`KafkaSourceBuilder::from_config`] builds from kbridge's configuration.
+//!
+//! Moves bytes and Kafka metadata; knows nothing of Avro. Depends only on
+//! `kbridge-config` among kbridge crates. No feature flags.
 
 mod client;
+mod config;
 mod context;
 mod error;
 mod headers;

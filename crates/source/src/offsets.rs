@@ -69,10 +69,19 @@ pub enum StartOffsets {
         fallback: Fallback,
     },
     /// The first record whose timestamp is at or after this many
-    /// milliseconds since the epoch (the end if there is none).
+    /// milliseconds since the epoch (the end if there is none). Records
+    /// before it are skipped on the client too, so a broker that answers
+    /// timestamp look-ups per batch rather than per record (tansu 0.6)
+    /// still starts at the right record.
     Timestamp(i64),
-    /// These offsets; unlisted partitions use the committed offset, else earliest.
-    Offsets(PartitionOffsets),
+    /// These offsets; unlisted partitions use the committed offset, else
+    /// `fallback`.
+    Offsets {
+        /// Start offset per partition.
+        offsets: PartitionOffsets,
+        /// For partitions not listed that have no committed offset.
+        fallback: Fallback,
+    },
 }
 
 impl Default for StartOffsets {

@@ -164,7 +164,8 @@ impl KafkaSourceBuilder {
     }
 
     /// How often topic metadata is refreshed to discover new partitions and,
-    /// with a pattern, new topics (default 60 s; at least 1 s).
+    /// with a pattern, new topics (default 60 s; at least 1 s; zero turns
+    /// periodic discovery off).
     pub fn discovery_interval(mut self, every: Duration) -> Self {
         self.discovery_interval = every;
         self
@@ -253,17 +254,21 @@ impl KafkaSourceBuilder {
             .as_deref()
             .filter(|s| !s.trim().is_empty())
             .ok_or_else(|| bad("a group id is required".into()))?;
-        if self.discovery_interval < Duration::from_secs(1) {
+        if !self.discovery_interval.is_zero() && self.discovery_interval < Duration::from_secs(1) {
             return Err(bad(format!(
                 "discovery interval {:?} is below 1 s",
                 self.discovery_interval
             )));
         }
-        let discovery_ms = self
-            .discovery_interval
-            .as_millis()
-            .min(3_600_000)
-            .to_string();
+        // Zero turns periodic discovery off (-1).
+        let discovery_ms = if self.discovery_interval.is_zero() {
+            "-1".to_owned()
+        } else {
+            self.discovery_interval
+                .as_millis()
+                .min(3_600_000)
+                .to_string()
+        };
         let mut typed: Vec<(&str, String)> = vec![
             ("bootstrap.servers", servers.to_owned()),
             ("group.id", group.to_owned()),
@@ -553,6 +558,9 @@ struct Part {
     next: Option<i64>,
     stop: Option<i64>,
     finished: bool,
+    /// Started from a timestamp: skip records older than it until the first
+    /// record at or after it (brokers may answer the look-up per batch).
+    skip_before: Option<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -755,6 +763,12 @@ impl KafkaSource {
             return Ok(Admit::Skip);
         };
         let p = &mut st.parts[i];
+        if let Some(t) = p.skip_before {
+            match m.timestamp().to_millis() {
+                Some(ts) if ts < t => return Ok(Admit::Skip),
+                _ => p.skip_before = None,
+            }
+        }
         if let Some(stop) = p.stop {
             if offset >= stop {
                 if !p.finished {
@@ -898,7 +912,13 @@ impl KafkaSource {
 
     /// Resolves start (and stop) offsets for newly assigned partitions and assigns them.
     fn apply_assign(&self, parts: &[TopicPartition]) -> Result<(), SourceError> {
-        let starts = self.resolve_starts(parts)?;
+        let planned = self.resolve_starts(parts)?;
+        let skip_before: HashMap<TopicPartition, i64> = planned
+            .iter()
+            .filter_map(|(tp, _, t)| t.map(|t| (tp.clone(), t)))
+            .collect();
+        let starts: Vec<(TopicPartition, Offset)> =
+            planned.into_iter().map(|(tp, o, _)| (tp, o)).collect();
         if self.bounded() {
             self.resolve_stops(parts)?;
         }
@@ -948,6 +968,7 @@ impl KafkaSource {
                     next: None,
                     stop,
                     finished: finished_now.contains(tp),
+                    skip_before: skip_before.get(tp).copied(),
                 });
             }
             st.reindex();
@@ -964,7 +985,7 @@ impl KafkaSource {
     fn resolve_starts(
         &self,
         parts: &[TopicPartition],
-    ) -> Result<Vec<(TopicPartition, Offset)>, SourceError> {
+    ) -> Result<Vec<(TopicPartition, Offset, Option<i64>)>, SourceError> {
         let seen = self.state.borrow().seen.clone();
         let mut plan: Vec<(TopicPartition, Option<Pos>, Pos)> = Vec::with_capacity(parts.len());
         for tp in parts {
@@ -974,16 +995,25 @@ impl KafkaSource {
                 StartOffsets::Earliest => Some(Pos::Fixed(Offset::Beginning)),
                 StartOffsets::Latest => Some(Pos::Fixed(Offset::End)),
                 StartOffsets::Timestamp(t) => Some(Pos::Timestamp(*t)),
-                StartOffsets::Offsets(m) => m.get(tp).map(|o| Pos::Fixed(Offset::Offset(*o))),
+                StartOffsets::Offsets { offsets, .. } => {
+                    offsets.get(tp).map(|o| Pos::Fixed(Offset::Offset(*o)))
+                }
                 StartOffsets::Committed { .. } => None,
             };
-            let listed = matches!(self.start, StartOffsets::Offsets(_));
+            let listed = matches!(&self.start, StartOffsets::Offsets { offsets, .. } if offsets.contains_key(tp));
             let fallback = match (&self.start, explicit) {
                 _ if new && !listed => Pos::Fixed(Offset::Beginning),
                 (_, Some(pos)) => pos,
                 (
                     StartOffsets::Committed {
                         fallback: Fallback::Latest,
+                    },
+                    None,
+                )
+                | (
+                    StartOffsets::Offsets {
+                        fallback: Fallback::Latest,
+                        ..
                     },
                     None,
                 ) => Pos::Fixed(Offset::End),
@@ -1039,12 +1069,12 @@ impl KafkaSource {
         }
         Ok(resolved
             .drain(..)
-            .map(|(tp, pos)| {
-                let off = match pos {
-                    Pos::Fixed(o) => o,
-                    Pos::Timestamp(_) => ts_offsets.get(&tp).copied().unwrap_or(Offset::End),
-                };
-                (tp, off)
+            .map(|(tp, pos)| match pos {
+                Pos::Fixed(o) => (tp, o, None),
+                Pos::Timestamp(t) => {
+                    let off = ts_offsets.get(&tp).copied().unwrap_or(Offset::End);
+                    (tp, off, Some(t))
+                }
             })
             .collect())
     }

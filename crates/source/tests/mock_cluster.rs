@@ -255,10 +255,10 @@ fn specific_offsets_and_bounded_replay() {
     produce(&mock, topic, 3, 0..30); // 10 per partition
     let tp = |p| TopicPartition::new(topic, p);
     let src = source(&mock, "g-bounded", topic)
-        .start_offsets(StartOffsets::Offsets(BTreeMap::from([
-            (tp(0), 2),
-            (tp(1), 0),
-        ])))
+        .start_offsets(StartOffsets::Offsets {
+            offsets: BTreeMap::from([(tp(0), 2), (tp(1), 0)]),
+            fallback: Fallback::Earliest,
+        })
         .stop_offsets(StopOffsets::Offsets(BTreeMap::from([
             (tp(0), 7),
             (tp(1), 10),
