@@ -116,9 +116,10 @@ pub enum StopOffsets {
     LatestAtStart,
     /// These offsets, per partition.
     Offsets(PartitionOffsets),
-    /// The first offset whose record timestamp is at or after this many
-    /// milliseconds since the epoch, looked up when the partition is first
-    /// assigned; the high watermark then if no record is that recent.
+    /// Records before the first one whose timestamp is at or after this
+    /// many milliseconds since the epoch, and before the high watermark
+    /// seen when the partition is first assigned. Checked on each record,
+    /// so it needs no timestamp index on the broker.
     Timestamp(i64),
 }
 

@@ -769,8 +769,12 @@ impl KafkaSource {
                 _ => p.skip_before = None,
             }
         }
+        let past_time = match (&self.stop, m.timestamp().to_millis()) {
+            (Some(StopOffsets::Timestamp(t)), Some(ts)) => ts >= *t,
+            _ => false,
+        };
         if let Some(stop) = p.stop {
-            if offset >= stop {
+            if offset >= stop || past_time {
                 if !p.finished {
                     p.finished = true;
                     let tp = p.tp.clone();
@@ -1131,23 +1135,12 @@ impl KafkaSource {
                     (tp, o)
                 }));
             }
-            Some(StopOffsets::Timestamp(t)) => {
-                let at = list_offsets(
-                    &self.consumer,
-                    &todo,
-                    Offset::Offset(*t),
-                    self.timeout,
-                    "stop",
-                )?;
-                let mut missing = Vec::new();
-                for (tp, off) in at {
-                    match off {
-                        Offset::Offset(o) if o >= 0 => found.push((tp, o)),
-                        _ => missing.push(tp),
-                    }
-                }
+            // The cap is the high watermark now; the timestamp itself is
+            // checked on each record (`admit`), which needs no timestamp
+            // index on the broker (tansu 0.6 answers such look-ups with 0).
+            Some(StopOffsets::Timestamp(_)) => {
                 for (tp, off) in
-                    list_offsets(&self.consumer, &missing, Offset::End, self.timeout, "stop")?
+                    list_offsets(&self.consumer, &todo, Offset::End, self.timeout, "stop")?
                 {
                     found.push((tp, off.to_raw().unwrap_or(0).max(0)));
                 }
