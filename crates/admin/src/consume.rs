@@ -192,7 +192,9 @@ pub struct ReaderContext;
 impl ClientContext for ReaderContext {
     fn error(&self, error: KafkaError, reason: &str) {
         match error {
-            KafkaError::PartitionEOF(_) => tracing::trace!(reason, "partition end"),
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF) => {
+                tracing::trace!(reason, "partition end")
+            }
             e => tracing::warn!(error = %e, reason, "kafka client error"),
         }
     }
