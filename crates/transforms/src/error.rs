@@ -68,9 +68,10 @@ pub enum TransformsError {
         problems: Vec<Problem>,
     },
     /// A transform cannot produce an output schema from its input schema.
-    #[error("{transform}: cannot derive the output schema: {source}")]
+    #[error("cannot derive the output schema: {transform}{source}")]
     DeriveSchema {
-        /// The transform (`Transform::name` and position).
+        /// `transforms[i] `name`: ` when the error does not say which
+        /// transform failed (built-in transforms' errors do).
         transform: String,
         /// Why.
         #[source]

@@ -82,13 +82,8 @@ impl Expr {
         let program = env
             .compile(source)
             .map_err(|e| format!("invalid expression `{source}`: {e}"))?;
-        let unknown: Vec<String> = program
-            .references()
-            .variables()
-            .into_iter()
-            .filter(|v| !VARIABLES.contains(v))
-            .map(str::to_string)
-            .collect();
+        let mut unknown = Vec::new();
+        free_variables(program.expression(), &mut Vec::new(), &mut unknown);
         if let Some(name) = unknown.first() {
             let hint = crate::spec::closest(name, VARIABLES.iter().copied())
                 .map(|c| format!("; did you mean `{c}`?"))
@@ -139,6 +134,73 @@ impl Expr {
         self.with_result(record, |v| {
             from_val(v, 0).map_err(|e| format!("expression `{}` {e}", self.source))
         })
+    }
+}
+
+/// Type names an expression may use as identifiers (`type(x) == int`).
+const TYPE_NAMES: &[&str] = &[
+    "int",
+    "uint",
+    "double",
+    "bool",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "null_type",
+    "type",
+    "dyn",
+];
+
+/// Identifiers that are neither ours, nor bound by a comprehension
+/// (`exists(k, ...)`), nor type names.
+fn free_variables(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut Vec<String>) {
+    use cel::common::ast::{EntryExpr, Expr};
+    let entry = |x: &EntryExpr, bound: &mut Vec<String>, out: &mut Vec<String>| match x {
+        EntryExpr::StructField(f) => free_variables(&f.value, bound, out),
+        EntryExpr::MapEntry(m) => {
+            free_variables(&m.key, bound, out);
+            free_variables(&m.value, bound, out);
+        }
+    };
+    match &e.expr {
+        Expr::Ident(name)
+            if !name.starts_with('@')
+                && !VARIABLES.contains(&name.as_str())
+                && !TYPE_NAMES.contains(&name.as_str())
+                && !bound.contains(name)
+                && !out.contains(name) =>
+        {
+            out.push(name.clone());
+        }
+        Expr::Call(call) => {
+            if let Some(t) = &call.target {
+                free_variables(t, bound, out);
+            }
+            for a in &call.args {
+                free_variables(a, bound, out);
+            }
+        }
+        Expr::Comprehension(c) => {
+            free_variables(&c.iter_range, bound, out);
+            free_variables(&c.accu_init, bound, out);
+            let n = bound.len();
+            bound.push(c.iter_var.clone());
+            bound.extend(c.iter_var2.clone());
+            bound.push(c.accu_var.clone());
+            free_variables(&c.loop_cond, bound, out);
+            free_variables(&c.loop_step, bound, out);
+            free_variables(&c.result, bound, out);
+            bound.truncate(n);
+        }
+        Expr::List(l) => l
+            .elements
+            .iter()
+            .for_each(|x| free_variables(x, bound, out)),
+        Expr::Map(m) => m.entries.iter().for_each(|x| entry(&x.expr, bound, out)),
+        Expr::Struct(s) => s.entries.iter().for_each(|x| entry(&x.expr, bound, out)),
+        Expr::Select(s) => free_variables(&s.operand, bound, out),
+        _ => {}
     }
 }
 

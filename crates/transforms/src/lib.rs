@@ -149,12 +149,17 @@ pub fn derive_output_schema(
 ) -> Result<AvroSchema, TransformsError> {
     let mut schema = input.clone();
     for (i, t) in transforms.iter().enumerate() {
-        schema = t
-            .output_schema(&schema)
-            .map_err(|source| TransformsError::DeriveSchema {
-                transform: format!("transforms[{i}] `{}`", t.name()),
+        schema = t.output_schema(&schema).map_err(|source| {
+            let named = source.message.starts_with(&format!("transforms[{i}]"));
+            TransformsError::DeriveSchema {
+                transform: if named {
+                    String::new()
+                } else {
+                    format!("transforms[{i}] `{}`: ", t.name())
+                },
                 source,
-            })?;
+            }
+        })?;
     }
     Ok(schema)
 }

@@ -37,7 +37,12 @@ pub(crate) enum Lookup<T> {
 impl FieldPath {
     /// Parses `text` (same grammar as [`kbridge_codec::Path`]).
     pub(crate) fn parse(text: &str) -> Result<FieldPath, String> {
-        kbridge_codec::Path::parse(text).map_err(|e| e.to_string())?;
+        kbridge_codec::Path::parse(text).map_err(|e| match e {
+            kbridge_codec::CodecError::EditValue { reason, .. } => {
+                format!("invalid field path `{text}`: {reason}")
+            }
+            other => other.to_string(),
+        })?;
         let b = text.as_bytes();
         let mut segs = Vec::new();
         let mut i = 0;
@@ -114,9 +119,13 @@ impl FieldPath {
         walk_mut(root, &self.segs)
     }
 
-    /// The record, map or array holding the last step.
+    /// The record, map or array holding the last step (`Null` when that
+    /// parent is itself null).
     pub(crate) fn parent_mut<'r, 'a>(&self, root: &'r mut Value<'a>) -> Lookup<&'r mut Value<'a>> {
-        walk_mut(root, self.parent_segs())
+        match walk_mut(root, self.parent_segs()) {
+            Lookup::Found(v) if v.is_null() => Lookup::Null,
+            other => other,
+        }
     }
 
     /// Removes the value at the path; `None` when there was none.

@@ -66,6 +66,12 @@ pub(crate) fn build(spec: &mut Spec<'_>) -> Option<Route> {
                 Some(f) => Some(spec.path_of("field", f)?),
                 None => None,
             };
+            // validated as written (so errors point into the user's text),
+            // then anchored like Kafka Connect's RegexRouter (`matches()`)
+            if let Err(e) = Regex::new(text) {
+                spec.problem(Some("regex"), format!("invalid regex: {e}"));
+                return None;
+            }
             let regex = match Regex::new(&format!("^(?:{text})$")) {
                 Ok(r) => r,
                 Err(e) => {
