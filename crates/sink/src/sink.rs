@@ -661,8 +661,10 @@ impl KafkaSink {
         }
     }
 
-    /// Serves delivery reports for up to `timeout` (zero: only what is
-    /// ready) and appends them to `out`. Returns how many were appended.
+    /// Serves delivery reports for up to `timeout` and appends them to
+    /// `out`; returns how many were appended. With a zero timeout it serves
+    /// at most one ready event (one produce response, usually a whole batch
+    /// of reports): call it every few hundred sends in a hot loop.
     pub fn poll_deliveries(&self, timeout: Duration, out: &mut Vec<Delivery>) -> usize {
         self.producer.poll(timeout);
         self.take_deliveries(out)

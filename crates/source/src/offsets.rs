@@ -61,7 +61,9 @@ pub enum Fallback {
 pub enum StartOffsets {
     /// The earliest offset.
     Earliest,
-    /// The end of each partition.
+    /// The end of each partition. On tansu 0.6 "the end" is the base offset
+    /// of the newest stored batch plus one, so the rest of that batch is
+    /// read too.
     Latest,
     /// The group's committed offset, else the fallback.
     Committed {

@@ -769,8 +769,8 @@ impl KafkaSource {
                 _ => p.skip_before = None,
             }
         }
-        let past_time = match (&self.stop, m.timestamp().to_millis()) {
-            (Some(StopOffsets::Timestamp(t)), Some(ts)) => ts >= *t,
+        let past_time = match &self.stop {
+            Some(StopOffsets::Timestamp(t)) => m.timestamp().to_millis().is_some_and(|ts| ts >= *t),
             _ => false,
         };
         if let Some(stop) = p.stop {
