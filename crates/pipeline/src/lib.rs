@@ -5,6 +5,7 @@
 //! and graceful shutdown.
 
 pub mod transform;
+pub mod watermark;
 
 pub use transform::{
     Header, PipelineRecord, SourceMeta, Transform, TransformDisposition, TransformError,
