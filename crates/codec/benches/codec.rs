@@ -14,6 +14,9 @@
 //! health_out.avsc — rawcopy's `transform`), `json` (decode + render JSON).
 //! Throughput is records per iteration over the whole record set.
 //!
+//! `KBRIDGE_BENCH_CPU_TIME=1` measures on-CPU time instead of wall time
+//! (robust when other processes share the cores).
+//!
 //! `KBRIDGE_BENCH_FRAMES=/path/health.bin` benches the records of
 //! `gen.py --dump` instead of the generated ones (same records as
 //! `codec_bench.py`, the fastavro baseline).
@@ -66,6 +69,30 @@ fn kbridge_roundtrip_codec() -> Codec {
         .expect("codec")
 }
 
+/// Times `f` per iteration: wall clock by default; with
+/// `KBRIDGE_BENCH_CPU_TIME=1`, this thread's on-CPU time from
+/// `/proc/thread-self/schedstat` (nanoseconds), which other processes
+/// competing for the cores do not inflate.
+fn timed(b: &mut criterion::Bencher<'_>, mut f: impl FnMut()) {
+    if std::env::var_os("KBRIDGE_BENCH_CPU_TIME").is_none() {
+        return b.iter(f);
+    }
+    b.iter_custom(|iters| {
+        let t0 = cpu_ns();
+        for _ in 0..iters {
+            f();
+        }
+        Duration::from_nanos(cpu_ns().saturating_sub(t0))
+    })
+}
+
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .expect("/proc/thread-self/schedstat")
+}
+
 fn body(r: &[u8]) -> &[u8] {
     &r[5..]
 }
@@ -105,14 +132,14 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(n));
     g.bench_function("kbridge", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 black_box(codec.decode(Some(r), &NoHeaders).expect("decode"));
             }
         })
     });
     g.bench_function("kbridge_typed", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 black_box(
                     codec
@@ -123,14 +150,14 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("apache_avro", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 black_box(a_reader.read_value(&mut body(r)).expect("decode"));
             }
         })
     });
     g.bench_function("saf_owned", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 black_box(
                     serde_avro_fast::from_datum_slice::<HealthEvent<String>>(body(r), &saf_in)
@@ -145,7 +172,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode_encode");
     g.throughput(Throughput::Elements(n));
     g.bench_function("kbridge", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let d = rt_codec.decode(Some(r), &NoHeaders).expect("decode");
                 rt_codec.encode(&d.value, &mut out).expect("encode");
@@ -154,7 +181,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("kbridge_typed", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let e: HealthEvent<String> = rt_codec.decode_typed(r, &NoHeaders).expect("decode");
                 rt_codec.encode_typed(&e, &mut out).expect("encode");
@@ -163,7 +190,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("apache_avro", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let v = a_reader.read_value(&mut body(r)).expect("decode");
                 out.clear();
@@ -174,7 +201,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("saf_owned", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let e: HealthEvent<String> =
                     serde_avro_fast::from_datum_slice(body(r), &saf_in).expect("decode");
@@ -191,7 +218,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode_transform_encode");
     g.throughput(Throughput::Elements(n));
     g.bench_function("kbridge", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let mut d = codec.decode(Some(r), &NoHeaders).expect("decode");
                 if transform_kbridge(&mut d.value, now_ms()) {
@@ -202,7 +229,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("kbridge_typed", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let e: HealthEvent<String> = codec.decode_typed(r, &NoHeaders).expect("decode");
                 if e.value >= 0.0 {
@@ -215,7 +242,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("kbridge_typed_borrowed", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let e: HealthEvent<&str> = codec.decode_typed(r, &NoHeaders).expect("decode");
                 if e.value >= 0.0 {
@@ -228,7 +255,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("apache_avro", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let mut v = a_reader.read_value(&mut body(r)).expect("decode");
                 if transform_apache(&mut v, now_ms()) {
@@ -241,7 +268,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("saf_owned", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let e: HealthEvent<String> =
                     serde_avro_fast::from_datum_slice(body(r), &saf_in).expect("decode");
@@ -257,7 +284,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("saf_borrowed", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let e: HealthEvent<&str> =
                     serde_avro_fast::from_datum_slice(body(r), &saf_in).expect("decode");
@@ -278,7 +305,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("json");
     g.throughput(Throughput::Elements(n));
     g.bench_function("kbridge_natural", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let d = codec.decode(Some(r), &NoHeaders).expect("decode");
                 out.clear();
@@ -289,7 +316,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("apache_avro", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let v = a_reader.read_value(&mut body(r)).expect("decode");
                 let j = serde_json::Value::try_from(v).expect("to json");
@@ -300,7 +327,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("saf_owned", |b| {
-        b.iter(|| {
+        timed(b, || {
             for r in &recs {
                 let e: HealthEvent<String> =
                     serde_avro_fast::from_datum_slice(body(r), &saf_in).expect("decode");

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
@@ -324,7 +325,7 @@ impl CodecBuilder {
             output_subject: self.output_subject,
             json_style: self.json_style,
             by_fingerprint: by_fp,
-            plans: RwLock::new(HashMap::new()),
+            plans: RwLock::new(HashMap::default()),
             output_id: OnceLock::new(),
         })
     }
@@ -362,7 +363,7 @@ pub struct Codec {
     output_subject: Option<String>,
     json_style: JsonStyle,
     by_fingerprint: HashMap<u64, AvroSchema>,
-    plans: RwLock<HashMap<SchemaRef, Cached>>,
+    plans: RwLock<HashMap<SchemaRef, Cached, BuildHasherDefault<IdHasher>>>,
     output_id: OnceLock<RegisteredId>,
 }
 
@@ -847,4 +848,42 @@ fn typed_from_slice<'a, T: serde::Deserialize<'a>>(
     T::deserialize(state.deserializer()).map_err(|e| CodecError::DecodeTyped {
         reason: e.to_string(),
     })
+}
+
+/// A cheap hasher for the per-record plan lookup (SipHash costs more than
+/// the lookup is worth). Keys are schema references that resolved, so the
+/// registry bounds them: no hash flooding from payloads.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl IdHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
