@@ -602,6 +602,21 @@ impl Config {
         props
     }
 
+    /// `producer.delivery_timeout` as the producer gets it: with
+    /// `exactly_once`, capped at `producer.transaction_timeout`, because
+    /// librdkafka refuses a transactional producer whose
+    /// `message.timeout.ms` exceeds its `transaction.timeout.ms` (the
+    /// defaults, 5 min and 1 min, would). A value set above the cap is
+    /// reported by validation; only the built-in default is capped quietly.
+    pub fn effective_delivery_timeout(&self) -> Duration {
+        let p = &self.producer;
+        if self.sink.delivery_guarantee == crate::DeliveryGuarantee::ExactlyOnce {
+            p.delivery_timeout.min(p.transaction_timeout)
+        } else {
+            p.delivery_timeout
+        }
+    }
+
     /// librdkafka properties of the sink producer: the shared settings,
     /// `[producer]`, then `[producer.librdkafka]`. `transactional.id` is not
     /// set here: the sink derives it from `sink.transactional_id_prefix`.
@@ -619,7 +634,7 @@ impl Config {
             "max.in.flight.requests.per.connection",
             p.max_in_flight.to_string(),
         );
-        props.set("message.timeout.ms", ms(p.delivery_timeout));
+        props.set("message.timeout.ms", ms(self.effective_delivery_timeout()));
         props.set("request.timeout.ms", ms(p.request_timeout));
         props.set("transaction.timeout.ms", ms(p.transaction_timeout));
         for (k, v) in p.librdkafka.iter() {

@@ -245,7 +245,7 @@ mod table {
         key(
             "producer.delivery_timeout",
             Duration,
-            "`message.timeout.ms` (Java: `delivery.timeout.ms`).",
+            "`message.timeout.ms` (Java: `delivery.timeout.ms`); with `exactly_once` the default is capped at `producer.transaction_timeout`.",
         ),
         key(
             "producer.request_timeout",

@@ -1283,3 +1283,40 @@ fn docs_configuration_md_carries_the_current_key_table() {
         panic!("docs/configuration.md was out of date and has been updated: review and commit it");
     }
 }
+
+#[test]
+fn exactly_once_caps_the_default_delivery_timeout_at_the_transaction_timeout() {
+    let eos = [("KBRIDGE_SINK__DELIVERY_GUARANTEE", "exactly_once")];
+    let config = load(None, &eos, &[]).ok();
+    let producer = config.client_config_for_producer();
+    assert_eq!(producer.get("message.timeout.ms"), Some("60000"));
+    assert_eq!(producer.get("transaction.timeout.ms"), Some("60000"));
+    let config = load(None, &eos, &["producer.transaction_timeout=90s"]).ok();
+    assert_eq!(
+        config
+            .client_config_for_producer()
+            .get("message.timeout.ms"),
+        Some("90000")
+    );
+    let config = load(None, &eos, &["producer.delivery_timeout=20s"]).ok();
+    assert_eq!(
+        config
+            .client_config_for_producer()
+            .get("message.timeout.ms"),
+        Some("20000")
+    );
+    // at-least-once keeps the configured value
+    let config = load(None, &[], &[]).ok();
+    assert_eq!(
+        config
+            .client_config_for_producer()
+            .get("message.timeout.ms"),
+        Some("300000")
+    );
+    assert_eq!(
+        load(None, &eos, &["producer.delivery_timeout=2m"]).problems(),
+        [
+            "producer.delivery_timeout: must not exceed producer.transaction_timeout (built-in default) = 1m when sink.delivery_guarantee (set by env KBRIDGE_SINK__DELIVERY_GUARANTEE) is `exactly_once` (librdkafka's message.timeout.ms <= transaction.timeout.ms) (set by --set producer.delivery_timeout)",
+        ]
+    );
+}

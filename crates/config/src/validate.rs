@@ -534,6 +534,19 @@ impl<'a> Checker<'a> {
                 "must not be empty with `exactly_once`",
             );
         }
+        let delivery_timeout = config.producer.delivery_timeout;
+        if self.usable(&["producer.delivery_timeout", "producer.transaction_timeout"])
+            && delivery_timeout > config.producer.transaction_timeout
+            && delivery_timeout != crate::ProducerConfig::default().delivery_timeout
+        {
+            let message = format!(
+                "must not exceed {} = {} when {} is `exactly_once` (librdkafka's message.timeout.ms <= transaction.timeout.ms)",
+                self.named("producer.transaction_timeout"),
+                crate::serde_util::duration::format(config.producer.transaction_timeout),
+                self.named("sink.delivery_guarantee"),
+            );
+            self.report("producer.delivery_timeout", message);
+        }
         if self.usable(&[
             "sink.transaction_max_duration",
             "producer.transaction_timeout",
