@@ -24,6 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the pipeline of the configuration (source → transforms → sink, DLQ)
+    Run(commands::run::RunArgs),
     /// Show or validate the effective configuration
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
@@ -49,6 +51,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => commands::run::run(&cli.global, args),
         Command::Config(command) => commands::config::run(&cli.global, command),
         Command::Registry(command) => commands::registry::run(&cli.global, command),
         Command::Schema(args) => commands::schema::run(&cli.global, args),

@@ -166,3 +166,160 @@ pub trait Transform: Send {
         Ok(input.clone())
     }
 }
+
+/// Runs one record through `transforms` in order, appending the surviving
+/// records to `out`. On a failure, returns the position of the transform
+/// that failed and its error, and removes the records of this call from
+/// `out`. Allocates nothing while each transform yields at most one record
+/// (reuse `out` across calls).
+pub fn apply_all<'a>(
+    transforms: &mut [Box<dyn Transform>],
+    record: PipelineRecord<'a>,
+    out: &mut Vec<PipelineRecord<'a>>,
+) -> Result<(), (usize, TransformError)> {
+    let base = out.len();
+    let result = apply_from(transforms, record, out, base);
+    if result.is_err() {
+        out.truncate(base);
+    }
+    result
+}
+
+fn apply_from<'a>(
+    transforms: &mut [Box<dyn Transform>],
+    record: PipelineRecord<'a>,
+    out: &mut Vec<PipelineRecord<'a>>,
+    base: usize,
+) -> Result<(), (usize, TransformError)> {
+    let Some((first, rest)) = transforms.split_first_mut() else {
+        out.push(record);
+        return Ok(());
+    };
+    first.apply(record, out).map_err(|e| (0, e))?;
+    for (i, t) in rest.iter_mut().enumerate() {
+        // the records past `base` are the next transform's inputs
+        match out.len() - base {
+            0 => break,
+            1 => {
+                if let Some(r) = out.pop() {
+                    t.apply(r, out).map_err(|e| (i + 1, e))?;
+                }
+            }
+            _ => {
+                let inputs: Vec<PipelineRecord<'a>> = out.drain(base..).collect();
+                for r in inputs {
+                    t.apply(r, out).map_err(|e| (i + 1, e))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An empty vector of records of another lifetime, reusing `v`'s
+/// allocation (the standard library collects a mapped `IntoIter` in place
+/// when the element layout is the same). The pipeline keeps one such
+/// buffer across records.
+pub(crate) fn recycle<'b>(mut v: Vec<PipelineRecord<'_>>) -> Vec<PipelineRecord<'b>> {
+    v.clear();
+    v.into_iter().map(|_| unreachable_record()).collect()
+}
+
+#[cold]
+fn unreachable_record<'b>() -> PipelineRecord<'b> {
+    // `recycle` clears the vector first, so this is never called.
+    PipelineRecord::new(
+        Value::Null,
+        SourceMeta {
+            topic: "",
+            partition: -1,
+            offset: -1,
+            timestamp: None,
+            timestamp_type: TimestampType::NotAvailable,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Emits `copies` copies of each record, optionally failing on a value.
+    struct Fan {
+        copies: usize,
+        fail_on: Option<i64>,
+    }
+
+    impl Transform for Fan {
+        fn name(&self) -> &str {
+            "fan"
+        }
+        fn apply<'a>(
+            &mut self,
+            record: PipelineRecord<'a>,
+            out: &mut Vec<PipelineRecord<'a>>,
+        ) -> Result<(), TransformError> {
+            if record.value.as_i64() == self.fail_on {
+                return Err(TransformError::poison("Boom", "boom"));
+            }
+            for _ in 0..self.copies {
+                out.push(record.clone());
+            }
+            Ok(())
+        }
+    }
+
+    fn rec(v: i64) -> PipelineRecord<'static> {
+        PipelineRecord::new(
+            Value::Long(v),
+            SourceMeta {
+                topic: "t",
+                partition: 0,
+                offset: v,
+                timestamp: None,
+                timestamp_type: TimestampType::CreateTime,
+            },
+        )
+    }
+
+    #[test]
+    fn chains_fan_out_filter_and_report_the_failing_position() {
+        let mut ts: Vec<Box<dyn Transform>> = vec![
+            Box::new(Fan {
+                copies: 2,
+                fail_on: None,
+            }),
+            Box::new(Fan {
+                copies: 1,
+                fail_on: Some(3),
+            }),
+        ];
+        let mut out = vec![rec(100)];
+        apply_all(&mut ts, rec(1), &mut out).unwrap();
+        assert_eq!(out.len(), 3, "the earlier record stays, two copies added");
+        let (i, e) = apply_all(&mut ts, rec(3), &mut out).unwrap_err();
+        assert_eq!((i, e.class), (1, "Boom"));
+        assert_eq!(out.len(), 3, "the failed call's records are removed");
+        let mut none: Vec<Box<dyn Transform>> = vec![Box::new(Fan {
+            copies: 0,
+            fail_on: None,
+        })];
+        let mut out2 = Vec::new();
+        apply_all(&mut none, rec(1), &mut out2).unwrap();
+        assert!(out2.is_empty(), "filtered");
+        apply_all(&mut [], rec(9), &mut out2).unwrap();
+        assert_eq!(out2.len(), 1, "no transforms: the record passes");
+    }
+
+    #[test]
+    fn recycling_keeps_the_allocation() {
+        let mut v = Vec::with_capacity(8);
+        v.push(rec(1));
+        let cap = v.capacity();
+        let ptr = v.as_ptr() as usize;
+        let w: Vec<PipelineRecord<'_>> = recycle(v);
+        assert!(w.is_empty());
+        assert_eq!(w.capacity(), cap);
+        assert_eq!(w.as_ptr() as usize, ptr);
+    }
+}

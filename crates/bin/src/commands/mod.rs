@@ -8,5 +8,6 @@ pub mod lag;
 pub mod output;
 pub mod produce;
 pub mod registry;
+pub mod run;
 pub mod schema;
 pub mod topics;

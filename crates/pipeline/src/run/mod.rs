@@ -1,0 +1,1104 @@
+//! The pipeline loop: one thread polls the source, runs each record
+//! through decode → transforms → encode, produces the outputs (or a
+//! dead-letter record), and commits offsets the way the guarantee asks
+//! (`alo.rs`: after delivery reports; `eos.rs`: inside transactions).
+
+mod alo;
+mod eos;
+mod inflight;
+mod outputs;
+mod parts;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use kbridge_codec::{Disposition, HeaderView, SchemaHeader, SchemaRef, Value};
+use kbridge_metrics::events::{DeadLettered, ErrorAction, ErrorRecorded};
+use kbridge_metrics::{InFlightMetrics, Metrics, ReadyFlag};
+use kbridge_sink::{Delivery, ErrorClass, KafkaSink, OutRecord, OwnedHeaders, SinkError};
+use kbridge_source::{KafkaSource, Revocation, SourceEvent, SourceRecord, Ticket, TopicPartition};
+use rdkafka::message::Header as KafkaHeader;
+
+use crate::codecs::SideCodec;
+use crate::error::PipelineError;
+use crate::failure::{Failure, Message, Stage, dead_letter_headers};
+use crate::options::{DeadLetter, Limits, OutputTopic, RetryPolicy, Tolerance};
+use crate::shutdown::Shutdown;
+use crate::summary::{Counts, Progress, Summary};
+use crate::transform::{Header, PipelineRecord, SourceMeta, Transform, apply_all, recycle};
+use crate::watermark::{LatePolicy, Lateness, WatermarkTracker};
+
+pub(crate) use alo::Alo;
+pub(crate) use eos::Eos;
+use inflight::Kind;
+use outputs::Outputs;
+use parts::Parts;
+
+/// How often bookkeeping runs at most (delivery reports, commits due by
+/// time), besides every 256 records.
+const HOUSEKEEPING: Duration = Duration::from_millis(5);
+/// How long one source poll may block.
+const POLL: Duration = Duration::from_millis(50);
+/// How often watermarks and the in-flight gauge are exported.
+const EXPORT: Duration = Duration::from_millis(100);
+
+/// Guarantee-specific state.
+pub(crate) enum Mode {
+    Alo(Box<Alo>),
+    Eos(Box<Eos>),
+}
+
+/// What the pipeline is made of, handed to [`Core::new`].
+pub(crate) struct Parts0 {
+    pub(crate) key: SideCodec,
+    pub(crate) value: SideCodec,
+    pub(crate) transforms: Vec<Box<dyn Transform>>,
+    pub(crate) output: OutputTopic,
+    pub(crate) dead_letter: DeadLetter,
+    pub(crate) sink: KafkaSink,
+    pub(crate) mode: Mode,
+    pub(crate) limits: Limits,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) metrics: Metrics,
+    pub(crate) late: LatePolicy,
+    pub(crate) wm: WatermarkTracker,
+    pub(crate) assigned: ReadyFlag,
+    pub(crate) progress: Progress,
+    pub(crate) registry_meter: Option<crate::resolver::RegistryMeter>,
+}
+
+/// Everything the loop needs except the source (which records borrow).
+pub(crate) struct Core {
+    key: SideCodec,
+    value: SideCodec,
+    transforms: Vec<Box<dyn Transform>>,
+    output: OutputTopic,
+    dead_letter: DeadLetter,
+    sink: KafkaSink,
+    limits: Limits,
+    retry: RetryPolicy,
+    shutdown: Shutdown,
+    shutdown_timeout: Duration,
+    metrics: Metrics,
+    late: LatePolicy,
+    wm: WatermarkTracker,
+    mode: Mode,
+    parts: Parts,
+    outputs: Outputs,
+    /// Records to dead-letter when they come back after a rewind (the
+    /// broker rejected one of their outputs): (partition slot, offset).
+    redirect: HashMap<(u32, i64), Failure>,
+    summary: Summary,
+    progress: Progress,
+    registry_meter: Option<crate::resolver::RegistryMeter>,
+    /// Counts not yet settled into the summary (exactly-once: the open
+    /// transaction's).
+    pending: Counts,
+    /// Reused buffers.
+    outs: Vec<PipelineRecord<'static>>,
+    encoded: Vec<Encoded>,
+    reports: Vec<Delivery>,
+    in_flight_gauge: InFlightMetrics,
+    gauge_value: i64,
+    assigned: ReadyFlag,
+    now: Instant,
+    next_housekeeping: Instant,
+    next_export: Instant,
+    since_housekeeping: u32,
+    started: Instant,
+}
+
+/// One record ready to send; buffers reused across records.
+#[derive(Debug, Default)]
+struct Encoded {
+    topic: u32,
+    has_key: bool,
+    key: Vec<u8>,
+    has_value: bool,
+    value: Vec<u8>,
+    headers: Option<OwnedHeaders>,
+    partition: Option<i32>,
+    timestamp: Option<i64>,
+}
+
+impl Encoded {
+    fn bytes(&self) -> u32 {
+        let n = if self.has_key { self.key.len() } else { 0 }
+            + if self.has_value { self.value.len() } else { 0 };
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    fn record<'a>(&'a self, topic: &'a str) -> OutRecord<'a> {
+        let mut r = OutRecord::new().topic(topic);
+        if self.has_key {
+            r = r.key(&self.key);
+        }
+        if self.has_value {
+            r = r.value(&self.value);
+        }
+        if let Some(p) = self.partition {
+            r = r.partition(p);
+        }
+        if let Some(t) = self.timestamp {
+            r = r.timestamp(t);
+        }
+        if let Some(h) = &self.headers {
+            r = r.headers(h.clone());
+        }
+        r
+    }
+
+    /// The source record itself, for the dead-letter topic.
+    fn copy_of(&mut self, topic: u32, r: &SourceRecord<'_>, headers: Option<OwnedHeaders>) {
+        self.topic = topic;
+        self.has_key = r.key().is_some();
+        self.key.clear();
+        self.key.extend_from_slice(r.key().unwrap_or_default());
+        self.has_value = r.value().is_some();
+        self.value.clear();
+        self.value.extend_from_slice(r.value().unwrap_or_default());
+        self.headers = headers;
+        self.partition = None;
+        self.timestamp = r.timestamp();
+    }
+}
+
+/// `topic[partition]@offset`.
+pub(crate) fn position(tp: &TopicPartition, offset: i64) -> String {
+    format!("{}[{}]@{offset}", tp.topic, tp.partition)
+}
+
+/// Headers of a consumed record, for the codecs (schema-id headers).
+struct SourceHeaders<'r, 'a>(&'r SourceRecord<'a>);
+
+impl HeaderView for SourceHeaders<'_, '_> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        let mut found = None;
+        for h in self.0.headers() {
+            if h.key == name.as_bytes() {
+                found = h.value;
+            }
+        }
+        found
+    }
+}
+
+/// The consumed record's headers as transform headers (borrowed; no
+/// allocation for a record without headers).
+fn pipeline_headers<'a>(r: &'a SourceRecord<'_>) -> Vec<Header<'a>> {
+    let hs = r.headers();
+    if kbridge_source::RecordHeaders::count(&hs) == 0 {
+        return Vec::new();
+    }
+    hs.map(|h| (h.key_str(), h.value.map(Cow::Borrowed)))
+        .collect()
+}
+
+fn record_bytes(r: &SourceRecord<'_>) -> u64 {
+    (r.key().map_or(0, <[u8]>::len) + r.value().map_or(0, <[u8]>::len)) as u64
+}
+
+/// Output headers: the record's (minus schema-id headers a new framing
+/// replaces) plus the encoders' schema-id headers; `None` (no allocation)
+/// when there are none.
+fn output_headers(
+    headers: &[Header<'_>],
+    strip: [Option<&'static str>; 2],
+    schema: [Option<SchemaHeader>; 2],
+) -> Option<OwnedHeaders> {
+    let extra = schema.iter().flatten().count();
+    if headers.is_empty() && extra == 0 {
+        return None;
+    }
+    let mut h = OwnedHeaders::new_with_capacity(headers.len() + extra);
+    for (name, value) in headers {
+        if strip.iter().flatten().any(|s| *s == name.as_ref()) {
+            continue;
+        }
+        h = h.insert(KafkaHeader {
+            key: name.as_ref(),
+            value: value.as_deref(),
+        });
+    }
+    for s in schema.iter().flatten() {
+        h = h.insert(KafkaHeader {
+            key: s.name,
+            value: Some(&s.value[..]),
+        });
+    }
+    Some(h)
+}
+
+/// What happened to the record being handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Go on with the next record.
+    Next,
+    /// The open transaction was aborted and the source rewound: the
+    /// records come again.
+    Rewound,
+}
+
+/// The mode's handle on one source record (at-least-once: its offset
+/// tracker ticket).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordToken(Option<Ticket>);
+
+/// Where a sent record came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SentRecord {
+    pub(crate) part: u32,
+    pub(crate) offset: i64,
+    pub(crate) topic: u32,
+    pub(crate) bytes: u32,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) kind: Kind,
+}
+
+impl Core {
+    pub(crate) fn new(p: Parts0) -> Self {
+        let now = Instant::now();
+        Core {
+            in_flight_gauge: p.metrics.in_flight(),
+            parts: Parts::new(p.metrics.clone()),
+            outputs: Outputs::new(p.metrics.clone()),
+            key: p.key,
+            value: p.value,
+            transforms: p.transforms,
+            output: p.output,
+            dead_letter: p.dead_letter,
+            sink: p.sink,
+            limits: p.limits,
+            retry: p.retry,
+            shutdown: p.shutdown,
+            shutdown_timeout: p.shutdown_timeout,
+            metrics: p.metrics,
+            late: p.late,
+            wm: p.wm,
+            mode: p.mode,
+            assigned: p.assigned,
+            progress: p.progress,
+            registry_meter: p.registry_meter,
+            redirect: HashMap::new(),
+            summary: Summary::default(),
+            pending: Counts::default(),
+            outs: Vec::with_capacity(4),
+            encoded: Vec::new(),
+            reports: Vec::new(),
+            gauge_value: 0,
+            now,
+            next_housekeeping: now,
+            next_export: now,
+            since_housekeeping: 0,
+            started: now,
+        }
+    }
+
+    /// Runs until the source finishes, a shutdown is requested or an error
+    /// stops the pipeline; commits what is durable on the way out.
+    pub(crate) fn run(mut self, src: &KafkaSource) -> Result<Summary, PipelineError> {
+        let result = match self.run_loop(src) {
+            Ok(ended_by) => {
+                self.summary.ended_by = ended_by;
+                self.finish(src)
+            }
+            Err(e) => {
+                self.stop_after_error(src, &e);
+                Err(e)
+            }
+        };
+        self.settle();
+        self.summary.duration = self.started.elapsed();
+        self.in_flight_gauge.sub(self.gauge_value);
+        result.map(|()| {
+            tracing::info!(summary = %self.summary, "pipeline stopped");
+            self.summary
+        })
+    }
+
+    fn run_loop(&mut self, src: &KafkaSource) -> Result<&'static str, PipelineError> {
+        loop {
+            if self.shutdown.is_requested() {
+                tracing::info!("shutdown requested: stop reading, commit what is durable");
+                return Ok("shutdown");
+            }
+            self.now = Instant::now();
+            if self.since_housekeeping >= 256 || self.now >= self.next_housekeeping {
+                self.housekeeping(src)?;
+            }
+            let timeout = match &self.mode {
+                Mode::Eos(e) => e.poll_timeout(self.now).min(POLL),
+                Mode::Alo(_) => POLL,
+            };
+            let event = match src.poll(timeout) {
+                Ok(e) => e,
+                Err(e) if e.is_retriable() => {
+                    self.metrics.emit(ErrorRecorded {
+                        stage: "source",
+                        class: "Poll",
+                        action: ErrorAction::Retry,
+                        topic: None,
+                        partition: None,
+                        offset: None,
+                        error: &e,
+                    });
+                    self.summary.retries += 1;
+                    self.pause(self.retry.initial);
+                    continue;
+                }
+                Err(source) => {
+                    return Err(PipelineError::Source {
+                        source: Box::new(source),
+                    });
+                }
+            };
+            match event {
+                Some(SourceEvent::Record(r)) => {
+                    self.since_housekeeping += 1;
+                    self.on_record(src, &r)?;
+                    drop(r);
+                    self.eos_commit_if_full(src)?;
+                }
+                Some(SourceEvent::Assigned(parts)) => self.on_assigned(&parts),
+                Some(SourceEvent::Revoked(rv)) => self.on_revoked(src, &rv)?,
+                Some(SourceEvent::Finished) => {
+                    tracing::info!("source finished (stop offsets reached)");
+                    return Ok("finished");
+                }
+                None => self.housekeeping(src)?,
+            }
+        }
+    }
+
+    /// Bookkeeping between records: delivery reports, commits due by
+    /// time, exported gauges.
+    fn housekeeping(&mut self, src: &KafkaSource) -> Result<(), PipelineError> {
+        self.since_housekeeping = 0;
+        self.now = Instant::now();
+        self.next_housekeeping = self.now + HOUSEKEEPING;
+        match self.mode {
+            Mode::Alo(_) => self.alo_housekeeping(src)?,
+            Mode::Eos(_) => self.eos_housekeeping(src)?,
+        }
+        if self.now >= self.next_export {
+            self.next_export = self.now + EXPORT;
+            self.export();
+        }
+        Ok(())
+    }
+
+    /// Watermarks and the in-flight gauge to metrics.
+    fn export(&mut self) {
+        if let Some(w) = self.wm.tick(self.now) {
+            self.metrics.set_watermark_ms(w);
+        }
+        for p in self.parts.live() {
+            if let (Some(slot), Some(m)) = (p.watermark, &p.metrics)
+                && let Some(w) = self.wm.partition_watermark(slot)
+            {
+                m.set_watermark_ms(w);
+            }
+        }
+        let now = i64::try_from(self.sink.in_flight()).unwrap_or(i64::MAX);
+        self.in_flight_gauge.add(now - self.gauge_value);
+        self.gauge_value = now;
+        if let Mode::Alo(_) = self.mode {
+            self.settle();
+        }
+    }
+
+    /// Moves the pending counts into the summary.
+    fn settle(&mut self) {
+        self.summary.add(&self.pending);
+        self.pending.clear();
+        self.progress.publish(&self.summary);
+    }
+
+    /// Waits `d` while serving delivery reports (handled later).
+    fn pause(&mut self, d: Duration) {
+        let until = Instant::now() + d;
+        while Instant::now() < until && !self.shutdown.is_requested() {
+            self.sink
+                .poll_deliveries(Duration::from_millis(10), &mut self.reports);
+        }
+    }
+
+    fn on_assigned(&mut self, parts: &[TopicPartition]) {
+        let now = Instant::now();
+        for tp in parts {
+            let slot = self
+                .parts
+                .slot(&tp.topic, tp.partition, &self.dead_letter, &self.output);
+            let w = self.wm.assign(&tp.topic, tp.partition, now);
+            self.parts.get_mut(slot).watermark = Some(w);
+        }
+        if self.parts.live().next().is_some() {
+            self.assigned.set_ready();
+        }
+    }
+
+    fn on_revoked(&mut self, src: &KafkaSource, rv: &Revocation) -> Result<(), PipelineError> {
+        match self.mode {
+            Mode::Alo(_) => self.alo_revoked(src, rv)?,
+            Mode::Eos(_) => self.eos_revoked(src, rv)?,
+        }
+        for tp in &rv.partitions {
+            self.wm.revoke(&tp.topic, tp.partition);
+            if let Some(slot) = self.parts.remove(tp) {
+                self.redirect.retain(|(p, _), _| *p != slot);
+            }
+        }
+        if self.parts.live().next().is_none() {
+            self.assigned
+                .set_not_ready("no partitions assigned (rebalance)");
+        }
+        Ok(())
+    }
+
+    /// Ends a run that was not stopped by an error, within the shutdown
+    /// timeout: the open transaction commits (exactly-once), or outstanding
+    /// records are awaited and their offsets committed (at-least-once).
+    fn finish(&mut self, src: &KafkaSource) -> Result<(), PipelineError> {
+        let deadline = Instant::now() + self.shutdown_timeout;
+        match self.mode {
+            Mode::Alo(_) => self.alo_finish(src, deadline),
+            Mode::Eos(_) => self.eos_finish(src),
+        }
+    }
+
+    /// Best effort after an error: abort the open transaction
+    /// (exactly-once: nothing of it commits), or commit the offsets of what
+    /// was delivered (at-least-once: it is durable).
+    fn stop_after_error(&mut self, src: &KafkaSource, e: &PipelineError) {
+        tracing::error!(error = %e, "pipeline stopping");
+        match self.mode {
+            Mode::Alo(_) => {
+                let deadline = Instant::now() + self.shutdown_timeout;
+                if let Err(e) = self.alo_finish(src, deadline) {
+                    tracing::warn!(error = %e, "could not commit the delivered offsets while stopping");
+                }
+            }
+            Mode::Eos(_) => self.eos_abort_quietly(),
+        }
+    }
+
+    // ------------------------------------------------------------ records
+
+    fn on_record(&mut self, src: &KafkaSource, r: &SourceRecord<'_>) -> Result<(), PipelineError> {
+        let part = self
+            .parts
+            .slot(r.topic(), r.partition(), &self.dead_letter, &self.output);
+        let offset = r.offset();
+        let bytes = record_bytes(r);
+        {
+            if let Some(m) = &self.parts.get(part).metrics {
+                m.set_position(offset + 1);
+            }
+            self.parts.topic(part).metrics.consumed(bytes);
+        }
+        let token = self.begin_record(src, part, offset)?;
+        if !self.redirect.is_empty()
+            && let Some(f) = self.redirect.remove(&(part, offset))
+        {
+            return self.fail_record(src, r, part, token, f).map(|_| ());
+        }
+        let mut attempt = 1;
+        let (n, produced) = loop {
+            match self.stages(r, part) {
+                Ok(n) => break n,
+                Err(f) if f.disposition == Disposition::Retriable => {
+                    self.retry_wait(&f, r, attempt)?;
+                    attempt += 1;
+                }
+                Err(mut f) => {
+                    f.attempt = attempt;
+                    return self.fail_record(src, r, part, token, f).map(|_| ());
+                }
+            }
+        };
+        self.pending.records_in += 1;
+        self.pending.bytes_in += bytes;
+        if n == 0 {
+            if produced == 0 {
+                self.pending.filtered += 1;
+                self.parts.topic(part).metrics.filtered(1);
+            }
+            self.record_done(token);
+            return Ok(());
+        }
+        for i in 0..n {
+            if i > 0 {
+                self.retain(token);
+            }
+            let sent = SentRecord {
+                part,
+                offset,
+                topic: self.encoded[i].topic,
+                bytes: self.encoded[i].bytes(),
+                timestamp: r.timestamp(),
+                kind: Kind::Output,
+            };
+            match self.send(src, i, token, sent)? {
+                Sent::Ok => {}
+                Sent::Rewound => return Ok(()),
+                Sent::Refused(f) if i == 0 => {
+                    // nothing of the record was written: dead-letter it
+                    self.pending.records_in -= 1;
+                    self.pending.bytes_in -= bytes;
+                    return self.fail_record(src, r, part, token, f).map(|_| ());
+                }
+                Sent::Refused(f) => return self.refused_after_partial(src, r, part, token, f),
+            }
+        }
+        Ok(())
+    }
+
+    /// A later output of a fanned-out record was refused: exactly-once
+    /// redoes the transaction with the record dead-lettered; at-least-once
+    /// dead-letters it too (its earlier outputs stay written).
+    fn refused_after_partial(
+        &mut self,
+        src: &KafkaSource,
+        r: &SourceRecord<'_>,
+        part: u32,
+        token: RecordToken,
+        f: Failure,
+    ) -> Result<(), PipelineError> {
+        match self.mode {
+            Mode::Eos(_) if self.dead_letter.tolerance == Tolerance::All => {
+                self.redirect.insert((part, r.offset()), f);
+                self.eos_abort(
+                    src,
+                    &Message("an output was refused by the producer".to_owned()),
+                )
+            }
+            _ => self.fail_record(src, r, part, token, f).map(|_| ()),
+        }
+    }
+
+    /// Logs a retriable failure and waits before the next attempt; gives
+    /// up (naming the record) when a shutdown is requested meanwhile.
+    fn retry_wait(
+        &mut self,
+        f: &Failure,
+        r: &SourceRecord<'_>,
+        attempt: u32,
+    ) -> Result<(), PipelineError> {
+        self.metrics.emit(ErrorRecorded {
+            stage: f.stage.label(),
+            class: f.class,
+            action: ErrorAction::Retry,
+            topic: Some(r.topic()),
+            partition: Some(r.partition()),
+            offset: Some(r.offset()),
+            error: &*f.error,
+        });
+        self.summary.retries += 1;
+        self.pause(self.retry.delay(attempt));
+        if self.shutdown.is_requested() {
+            return Err(PipelineError::RecordFatal {
+                topic: r.topic().to_owned(),
+                partition: r.partition(),
+                offset: r.offset(),
+                stage: f.stage.label(),
+                message: format!(
+                    "shutdown while retrying ({attempt} attempt(s)): {}",
+                    f.message()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Decodes, transforms and encodes one record into `self.encoded[..n]`.
+    /// Returns `n` and how many records the transforms produced (0:
+    /// filtered; more than `n`: late records dropped).
+    fn stages(&mut self, r: &SourceRecord<'_>, part: u32) -> Result<(usize, usize), Failure> {
+        let hv = SourceHeaders(r);
+        let lookups = self.registry_meter.as_ref().map(|m| m.lookups());
+        let key = self
+            .key
+            .decoder
+            .decode(r.key(), &hv)
+            .map_err(|e| Failure::codec(Stage::KeyDecode, &self.key.component, e))?;
+        let value = self
+            .value
+            .decoder
+            .decode(r.value(), &hv)
+            .map_err(|e| Failure::codec(Stage::ValueDecode, &self.value.component, e))?;
+        if let Some(m) = &self.registry_meter
+            && lookups == Some(m.lookups())
+        {
+            // served from the codecs' compiled-schema caches
+            for _ in [&key.schema, &value.schema].into_iter().flatten() {
+                m.metrics.cache_hit();
+            }
+        }
+        let source = SourceMeta {
+            topic: r.topic(),
+            partition: r.partition(),
+            offset: r.offset(),
+            timestamp: r.timestamp(),
+            timestamp_type: r.timestamp_type(),
+        };
+        let record = PipelineRecord {
+            key: key.value,
+            value: value.value,
+            headers: pipeline_headers(r),
+            topic: None,
+            partition: None,
+            timestamp: source.timestamp,
+            source,
+        };
+        let mut outs: Vec<PipelineRecord<'_>> = recycle(std::mem::take(&mut self.outs));
+        let result = match apply_all(&mut self.transforms, record, &mut outs) {
+            Ok(()) => {
+                let produced = outs.len();
+                self.encode_all(&mut outs, part, key.schema.as_ref(), value.schema.as_ref())
+                    .map(|n| (n, produced))
+            }
+            Err((i, e)) => {
+                let name = self.transforms.get(i).map_or("transform", |t| t.name());
+                Err(Failure::transform(name, e))
+            }
+        };
+        self.outs = recycle(outs);
+        result
+    }
+
+    fn encode_all(
+        &mut self,
+        outs: &mut Vec<PipelineRecord<'_>>,
+        part: u32,
+        key_schema: Option<&SchemaRef>,
+        value_schema: Option<&SchemaRef>,
+    ) -> Result<usize, Failure> {
+        let slot = self.parts.get(part).watermark;
+        if outs.is_empty()
+            && let Some(slot) = slot
+        {
+            self.wm.observe(slot, None, self.now);
+        }
+        let mut n = 0;
+        for o in outs.drain(..) {
+            let mut side_topic = None;
+            if let Some(slot) = slot
+                && let Lateness::Late { .. } = self.wm.observe(slot, o.timestamp, self.now)
+            {
+                self.pending.late += 1;
+                match &self.late {
+                    LatePolicy::Keep => {}
+                    LatePolicy::Drop => {
+                        self.pending.late_dropped += 1;
+                        continue;
+                    }
+                    LatePolicy::SideTopic(t) => side_topic = Some(t.as_str()),
+                }
+            }
+            let name: &str = match (side_topic, o.topic.as_deref(), &self.output) {
+                (Some(t), _, _) | (None, Some(t), _) => t,
+                (None, None, OutputTopic::Fixed(t)) => t,
+                (None, None, OutputTopic::Template(_)) => {
+                    self.parts.topic(part).output.as_deref().unwrap_or_default()
+                }
+                (None, None, OutputTopic::Routed) => {
+                    return Err(Failure::new(
+                        Stage::Produce,
+                        "NoOutputTopic",
+                        "kbridge.pipeline",
+                        Disposition::Poison,
+                        Message(
+                            "no transform routed the record and the sink has no topic".to_owned(),
+                        ),
+                    ));
+                }
+            };
+            let t = self.outputs.index(name);
+            if self.encoded.len() <= n {
+                self.encoded.push(Encoded::default());
+            }
+            let enc = &mut self.encoded[n];
+            enc.topic = t;
+            enc.partition = o.partition;
+            enc.timestamp = o.timestamp;
+            let mut strip: [Option<&'static str>; 2] = [None, None];
+            let mut schema_headers: [Option<SchemaHeader>; 2] = [None, None];
+            for (i, side) in [&self.key, &self.value].into_iter().enumerate() {
+                let (v, sref, buf, has) = if i == 0 {
+                    (&o.key, key_schema, &mut enc.key, &mut enc.has_key)
+                } else {
+                    (&o.value, value_schema, &mut enc.value, &mut enc.has_value)
+                };
+                *has = !matches!(v, Value::Null);
+                if !*has {
+                    continue;
+                }
+                let codec = self.outputs.encoder(t, side, sref, &self.transforms)?;
+                let e = codec
+                    .encode(v, buf)
+                    .map_err(|e| Failure::codec(side.encode_stage(), &side.component, e))?;
+                if e.schema_id.is_some() || e.header.is_some() {
+                    strip[i] = Some(side.side.schema_id_header());
+                }
+                schema_headers[i] = e.header;
+            }
+            enc.headers = output_headers(&o.headers, strip, schema_headers);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    // ------------------------------------------------------------ failures
+
+    /// A record failed for good: stop (fatal, or tolerance `none`), skip it
+    /// (no dead-letter topic) or write it to the dead-letter topic.
+    fn fail_record(
+        &mut self,
+        src: &KafkaSource,
+        r: &SourceRecord<'_>,
+        part: u32,
+        token: RecordToken,
+        f: Failure,
+    ) -> Result<Flow, PipelineError> {
+        let tp = self.parts.get(part).tp.clone();
+        let offset = r.offset();
+        let stop =
+            f.disposition == Disposition::Fatal || self.dead_letter.tolerance == Tolerance::None;
+        if stop {
+            self.metrics.emit(ErrorRecorded {
+                stage: f.stage.label(),
+                class: f.class,
+                action: ErrorAction::Stop,
+                topic: Some(&tp.topic),
+                partition: Some(tp.partition),
+                offset: Some(offset),
+                error: &*f.error,
+            });
+            if f.disposition == Disposition::Fatal {
+                return Err(PipelineError::RecordFatal {
+                    topic: tp.topic,
+                    partition: tp.partition,
+                    offset,
+                    stage: f.stage.label(),
+                    message: f.message(),
+                });
+            }
+            self.stop_before(src, part, offset)?;
+            return Err(PipelineError::RecordRejected {
+                topic: tp.topic,
+                partition: tp.partition,
+                offset,
+                stage: f.stage.label(),
+                class: f.class,
+                message: f.message(),
+            });
+        }
+        self.pending.records_in += 1;
+        self.pending.bytes_in += record_bytes(r);
+        if !self.dead_letter.enabled {
+            tracing::warn!(
+                topic = %tp.topic,
+                partition = tp.partition,
+                offset,
+                stage = f.stage.label(),
+                class = f.class,
+                "record skipped (tolerance all, no dead-letter topic): {}",
+                f.message()
+            );
+            self.pending.skipped += 1;
+            self.record_done(token);
+            return Ok(Flow::Next);
+        }
+        let context = self
+            .dead_letter
+            .context_headers
+            .then(|| f.context(&tp.topic, tp.partition, offset));
+        let headers = dead_letter_headers(r.owned_headers(), context.as_ref());
+        let dlq = self.outputs.index(&self.parts.topic(part).dlq);
+        self.metrics.emit(DeadLettered {
+            topic: &tp.topic,
+            partition: tp.partition,
+            offset,
+            stage: f.stage.label(),
+            class: f.class,
+            subject: f.subject.as_deref(),
+            schema_id: f.schema_id,
+            reason: &*f.error,
+        });
+        if self.encoded.is_empty() {
+            self.encoded.push(Encoded::default());
+        }
+        self.encoded[0].copy_of(dlq, r, headers);
+        let sent = SentRecord {
+            part,
+            offset,
+            topic: dlq,
+            bytes: self.encoded[0].bytes(),
+            timestamp: r.timestamp(),
+            kind: Kind::DeadLetter(f.stage.label()),
+        };
+        match self.send(src, 0, token, sent)? {
+            Sent::Ok => Ok(Flow::Next),
+            Sent::Rewound => Ok(Flow::Rewound),
+            Sent::Refused(refusal) => Err(PipelineError::DeadLetterWrite {
+                topic: tp.topic,
+                partition: tp.partition,
+                offset,
+                dlq_topic: self.outputs.get(dlq).name.clone(),
+                source: Box::new(
+                    refusal
+                        .error
+                        .downcast::<SinkError>()
+                        .map(|e| *e)
+                        .unwrap_or(SinkError::NoTopic),
+                ),
+            }),
+        }
+    }
+
+    /// Tolerance `none`: commit what came before the failed record, not it.
+    fn stop_before(
+        &mut self,
+        src: &KafkaSource,
+        part: u32,
+        offset: i64,
+    ) -> Result<(), PipelineError> {
+        match self.mode {
+            // the record's ticket never completes: the final commit (on
+            // the way out) stops right before it
+            Mode::Alo(_) => Ok(()),
+            Mode::Eos(_) => self.eos_commit(src, Some((part, offset))).map(|_| ()),
+        }
+    }
+
+    // ------------------------------------------------------------ sending
+
+    /// Registers a consumed record with the mode (at-least-once: offset
+    /// tracking; exactly-once: opens the transaction if needed).
+    fn begin_record(
+        &mut self,
+        src: &KafkaSource,
+        part: u32,
+        offset: i64,
+    ) -> Result<RecordToken, PipelineError> {
+        if let Mode::Alo(a) = &mut self.mode {
+            let tp = &self.parts.get(part).tp;
+            return Ok(RecordToken(Some(a.tracker.track(
+                &tp.topic,
+                tp.partition,
+                offset,
+            ))));
+        }
+        self.eos_begin(src)?;
+        Ok(RecordToken(None))
+    }
+
+    /// The record needs nothing more (filtered, skipped).
+    fn record_done(&mut self, token: RecordToken) {
+        if let (Mode::Alo(a), RecordToken(Some(t))) = (&mut self.mode, token) {
+            a.tracker.complete(t);
+        }
+    }
+
+    /// One more output to wait for (fan-out).
+    fn retain(&mut self, token: RecordToken) {
+        if let (Mode::Alo(a), RecordToken(Some(t))) = (&mut self.mode, token) {
+            a.tracker.retain(t);
+        }
+    }
+
+    /// Registers a record about to be sent; returns its delivery token.
+    fn register(&mut self, token: RecordToken, sent: SentRecord) -> u64 {
+        match &mut self.mode {
+            Mode::Alo(a) => {
+                let t = a.in_flight.insert(inflight::Sent {
+                    ticket: token.0.unwrap_or(Ticket::from_raw(u64::MAX)),
+                    part: sent.part,
+                    offset: sent.offset,
+                    topic: sent.topic,
+                    bytes: sent.bytes,
+                    timestamp: sent.timestamp,
+                    kind: sent.kind,
+                });
+                let (n, b) = (a.in_flight.len(), a.in_flight.bytes());
+                let s = &mut self.summary;
+                s.peak_in_flight_records = s.peak_in_flight_records.max(n);
+                s.peak_in_flight_bytes = s.peak_in_flight_bytes.max(b);
+                t
+            }
+            Mode::Eos(e) => {
+                match sent.kind {
+                    Kind::Output => {
+                        self.pending.records_out += 1;
+                        self.pending.bytes_out += u64::from(sent.bytes);
+                    }
+                    Kind::DeadLetter(stage) => self.pending.dead_lettered.add(stage),
+                }
+                e.push(sent)
+            }
+        }
+    }
+
+    /// Undoes [`Core::register`] for a record the producer refused.
+    fn unregister(&mut self, delivery_token: u64) {
+        match &mut self.mode {
+            Mode::Alo(a) => {
+                a.in_flight.remove(delivery_token);
+            }
+            Mode::Eos(e) => {
+                if let Some(s) = e.pop(delivery_token) {
+                    match s.kind {
+                        Kind::Output => {
+                            self.pending.records_out -= 1;
+                            self.pending.bytes_out -= u64::from(s.bytes);
+                        }
+                        Kind::DeadLetter(stage) => self.pending.dead_lettered.sub(stage),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits (serving delivery reports) while the in-flight limits are reached.
+    fn wait_for_room(&mut self, src: &KafkaSource) -> Result<(), PipelineError> {
+        loop {
+            let (records, bytes) = match &self.mode {
+                Mode::Alo(a) => (a.in_flight.len(), a.in_flight.bytes()),
+                Mode::Eos(_) => (self.sink.in_flight(), 0),
+            };
+            if records < self.limits.max_in_flight_records
+                && bytes < self.limits.max_in_flight_bytes
+            {
+                if let Mode::Eos(_) = self.mode {
+                    let s = &mut self.summary;
+                    s.peak_in_flight_records = s.peak_in_flight_records.max(records + 1);
+                }
+                return Ok(());
+            }
+            self.sink
+                .poll_deliveries(Duration::from_millis(1), &mut self.reports);
+            if let Mode::Alo(_) = self.mode {
+                self.alo_reports(src)?;
+            }
+        }
+    }
+
+    /// Sends `self.encoded[i]`. Retriable refusals are retried with
+    /// backoff; an abortable one aborts the transaction; a poison one is
+    /// handed back; a fatal one stops the pipeline.
+    fn send(
+        &mut self,
+        src: &KafkaSource,
+        i: usize,
+        token: RecordToken,
+        sent: SentRecord,
+    ) -> Result<Sent, PipelineError> {
+        let mut attempt = 0u32;
+        loop {
+            self.wait_for_room(src)?;
+            let delivery_token = self.register(token, sent);
+            let result = {
+                let enc = &self.encoded[i];
+                let rec = enc.record(&self.outputs.get(enc.topic).name);
+                self.sink.send(rec, delivery_token)
+            };
+            let Err(e) = result else {
+                return Ok(Sent::Ok);
+            };
+            self.unregister(delivery_token);
+            match e.class() {
+                ErrorClass::Retriable => {
+                    attempt += 1;
+                    let f = Failure::produce(e);
+                    let tp = self.parts.get(sent.part).tp.clone();
+                    self.metrics.emit(ErrorRecorded {
+                        stage: "produce",
+                        class: f.class,
+                        action: ErrorAction::Retry,
+                        topic: Some(&tp.topic),
+                        partition: Some(tp.partition),
+                        offset: Some(sent.offset),
+                        error: &*f.error,
+                    });
+                    self.summary.retries += 1;
+                    self.pause(self.retry.delay(attempt));
+                    if self.shutdown.is_requested() {
+                        return Err(PipelineError::RecordFatal {
+                            topic: tp.topic,
+                            partition: tp.partition,
+                            offset: sent.offset,
+                            stage: "produce",
+                            message: format!("shutdown while retrying a send: {}", f.message()),
+                        });
+                    }
+                }
+                ErrorClass::Poison => return Ok(Sent::Refused(Failure::produce(e))),
+                ErrorClass::Abortable if matches!(self.mode, Mode::Eos(_)) => {
+                    self.eos_abort(src, &e)?;
+                    return Ok(Sent::Rewound);
+                }
+                _ => {
+                    let tp = self.parts.get(sent.part).tp.clone();
+                    return Err(PipelineError::Sink {
+                        operation: "send",
+                        position: position(&tp, sent.offset),
+                        source: Box::new(e),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// What became of one send.
+#[derive(Debug)]
+enum Sent {
+    Ok,
+    /// The transaction was aborted and the source rewound.
+    Rewound,
+    /// The producer refused the record itself (too large, bad partition).
+    Refused(Failure),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_headers_replace_stale_schema_ids_and_allocate_only_when_needed() {
+        assert!(output_headers(&[], [None, None], [None, None]).is_none());
+        let headers: Vec<Header<'_>> = vec![
+            (Cow::Borrowed("trace"), Some(Cow::Borrowed(&b"t1"[..]))),
+            (
+                Cow::Borrowed("__value_schema_id"),
+                Some(Cow::Borrowed(&[0u8, 0, 0, 0, 9][..])),
+            ),
+            (Cow::Borrowed("empty"), None),
+        ];
+        let h = output_headers(
+            &headers,
+            [None, Some("__value_schema_id")],
+            [
+                None,
+                Some(SchemaHeader {
+                    name: "__value_schema_id",
+                    value: vec![0, 0, 0, 0, 12],
+                }),
+            ],
+        )
+        .unwrap();
+        use rdkafka::message::Headers;
+        let got: Vec<(&str, Option<&[u8]>)> = h.iter().map(|h| (h.key, h.value)).collect();
+        assert_eq!(
+            got,
+            [
+                ("trace", Some(&b"t1"[..])),
+                ("empty", None),
+                ("__value_schema_id", Some(&[0u8, 0, 0, 0, 12][..])),
+            ]
+        );
+    }
+}
