@@ -205,6 +205,20 @@ impl Core {
         Ok(())
     }
 
+    /// Serves delivery reports until nothing is in flight or `deadline`.
+    pub(super) fn alo_drain(
+        &mut self,
+        src: &KafkaSource,
+        deadline: Instant,
+    ) -> Result<(), PipelineError> {
+        while self.alo().in_flight.len() > 0 && Instant::now() < deadline {
+            self.sink
+                .poll_deliveries(Duration::from_millis(1), &mut self.reports);
+            self.alo_reports(src)?;
+        }
+        Ok(())
+    }
+
     /// Partitions are taken away: wait for their outputs, commit what is
     /// durable (unless the assignment is already lost), forget them.
     pub(super) fn alo_revoked(
@@ -232,15 +246,7 @@ impl Core {
         src: &KafkaSource,
         deadline: Instant,
     ) -> Result<(), PipelineError> {
-        let mut result = Ok(());
-        while self.alo().in_flight.len() > 0 && Instant::now() < deadline {
-            self.sink
-                .poll_deliveries(Duration::from_millis(1), &mut self.reports);
-            if let Err(e) = self.alo_reports(src) {
-                result = Err(e);
-                break;
-            }
-        }
+        let result = self.alo_drain(src, deadline);
         let left = self.alo().in_flight.len();
         if left > 0 {
             tracing::warn!(

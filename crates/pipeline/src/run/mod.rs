@@ -365,8 +365,10 @@ impl Core {
                 Some(SourceEvent::Assigned(parts)) => self.on_assigned(&parts),
                 Some(SourceEvent::Revoked(rv)) => self.on_revoked(src, &rv)?,
                 Some(SourceEvent::Finished) => {
-                    tracing::info!("source finished (stop offsets reached)");
-                    return Ok("finished");
+                    if self.settle_before_finish(src)? {
+                        tracing::info!("source finished (stop offsets reached)");
+                        return Ok("finished");
+                    }
                 }
                 None => self.housekeeping(src)?,
             }
@@ -456,6 +458,21 @@ impl Core {
                 .set_not_ready("no partitions assigned (rebalance)");
         }
         Ok(())
+    }
+
+    /// The source reached its stop offsets: make everything durable now.
+    /// Returns false when that rewound the source instead (a refused
+    /// record comes back to be dead-lettered, an aborted transaction is
+    /// redone): the loop goes on.
+    fn settle_before_finish(&mut self, src: &KafkaSource) -> Result<bool, PipelineError> {
+        match self.mode {
+            Mode::Alo(_) => {
+                let deadline = Instant::now() + self.shutdown_timeout;
+                self.alo_drain(src, deadline)?;
+                Ok(self.redirect.is_empty())
+            }
+            Mode::Eos(_) => self.eos_commit(src, None),
+        }
     }
 
     /// Ends a run that was not stopped by an error, within the shutdown
