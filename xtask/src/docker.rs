@@ -132,6 +132,16 @@ pub fn remove_container(name: &str) -> Result<bool> {
     Ok(true)
 }
 
+/// Remove every container carrying `label` (`key=value`), e.g. one that
+/// was created but failed to start. Best effort; returns how many went.
+pub fn remove_labelled(label: &str) -> usize {
+    let ids = output_ok(docker().args(["ps", "-aq", "--filter", &format!("label={label}")]))
+        .unwrap_or_default();
+    ids.split_whitespace()
+        .filter(|id| remove_container(id).unwrap_or(false))
+        .count()
+}
+
 /// Create a user-defined bridge network unless it exists.
 pub fn ensure_network(name: &str) -> Result<()> {
     if output_ok(docker().args(["network", "inspect", "--format", "{{.Id}}", name])).is_some() {

@@ -84,7 +84,17 @@ pub fn run(args: &ItArgs) -> Result<()> {
 
     let t = Instant::now();
     let mut services = Services::default();
-    let endpoints = start(args, &bin, &mut services)?;
+    let endpoints = match start(args, &bin, &mut services) {
+        Ok(endpoints) => endpoints,
+        Err(e) => {
+            services.stop();
+            // a container that was created but failed to start has no handle
+            if docker::daemon_version().is_some() {
+                docker::remove_labelled(&format!("kbridge.it={}", run_label()));
+            }
+            return Err(e);
+        }
+    };
     eprintln!(
         "xtask it: services ready in {}: KAFKA_BOOTSTRAP_SERVERS={} SCHEMA_REGISTRY_URL={}",
         fmt_duration(t.elapsed()),
@@ -117,6 +127,12 @@ pub fn run(args: &ItArgs) -> Result<()> {
             .with_context(|| format!("cannot remove {}", it_dir().display()))?;
     }
     Ok(())
+}
+
+/// Label value of this run's containers (its pid), so cleanup never touches
+/// another run's.
+fn run_label() -> String {
+    std::process::id().to_string()
 }
 
 fn env_endpoint(key: &str) -> Option<String> {
@@ -246,7 +262,7 @@ fn start_tansu_container(services: &mut Services) -> Result<String> {
     let container = GenericImage::new(name, tag)
         .with_mapped_port(port, tansu::CONTAINER_PORT.tcp())
         .with_cmd(tansu::broker_args(&listen, &bootstrap))
-        .with_label("kbridge.it", "1")
+        .with_label("kbridge.it", run_label())
         .start()
         .context("starting the tansu container")?;
     wait_broker(&bootstrap, Duration::from_secs(30), || {
@@ -269,7 +285,7 @@ fn start_kafka_container(network: &str, name: &str, services: &mut Services) -> 
         .with_mapped_port(port, KAFKA_EXTERNAL_PORT.tcp())
         .with_network(network)
         .with_container_name(name)
-        .with_label("kbridge.it", "1")
+        .with_label("kbridge.it", run_label())
         .with_startup_timeout(Duration::from_secs(180));
     for (k, v) in images::kafka_env(name, &bootstrap) {
         request = request.with_env_var(k, v);
@@ -292,7 +308,7 @@ fn start_registry_container(
         .with_wait_for(WaitFor::message_on_stdout(images::REGISTRY_READY_LOG))
         .with_mapped_port(port, REGISTRY_PORT.tcp())
         .with_network(network)
-        .with_label("kbridge.it", "1")
+        .with_label("kbridge.it", run_label())
         .with_startup_timeout(Duration::from_secs(180));
     for (k, v) in images::registry_env(&format!("{kafka_name}:{KAFKA_INTERNAL_PORT}")) {
         request = request.with_env_var(k, v);
