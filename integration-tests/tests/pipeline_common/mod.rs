@@ -301,3 +301,41 @@ pub fn metric(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .next()
 }
+
+/// Produces `(partition, key, value)` records with an idempotent producer
+/// (order kept per partition) and waits for every acknowledgement.
+pub fn produce(topic: &str, records: impl IntoIterator<Item = (i32, String, Vec<u8>)>) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let p: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", kafka_bootstrap())
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .expect("producer");
+    for (partition, key, value) in records {
+        let mut rec = BaseRecord::to(topic)
+            .key(&key)
+            .payload(&value)
+            .partition(partition);
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((e, back)) => {
+                    assert!(
+                        matches!(
+                            e,
+                            rdkafka::error::KafkaError::MessageProduction(
+                                rdkafka::types::RDKafkaErrorCode::QueueFull
+                            )
+                        ),
+                        "produce: {e}"
+                    );
+                    rec = back;
+                    p.poll(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(60)).expect("flush");
+}
