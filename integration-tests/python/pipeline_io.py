@@ -12,6 +12,12 @@ Subcommands (all print one JSON document on stdout; exit 1 on failure):
       {"subject_id", "end_offsets": {partition: next offset}, "negative":
       [keys], "corrupt": [keys], "unknown": [keys]}.
 
+  produce-health BOOTSTRAP REGISTRY TOPIC COUNT [--negative-every K]
+      COUNT `HealthEvent` records (the examples/pipeline.toml input: event
+      id, user, metric value and unit, `ts` as timestamp-millis); keys
+      `u<i>`; every K-th value is negative (a sensor error). Prints
+      {"end_offsets", "negative": [keys]}.
+
   consume BOOTSTRAP REGISTRY TOPIC EXPECT [--timeout S] [--isolation L]
       Reads the topic from the beginning with Confluent's AvroDeserializer
       until EXPECT records arrived (then 1.5 s more, to catch duplicates),
@@ -47,6 +53,20 @@ READING = {
         {"name": "sensor", "type": "string"},
         {"name": "value", "type": "double"},
         {"name": "unit", "type": ["null", "string"], "default": None},
+    ],
+}
+
+
+HEALTH = {
+    "type": "record",
+    "name": "HealthEvent",
+    "namespace": "kbridge.example",
+    "fields": [
+        {"name": "event_id", "type": "string"},
+        {"name": "user_id", "type": "string"},
+        {"name": "value", "type": "double"},
+        {"name": "unit", "type": "string"},
+        {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
     ],
 }
 
@@ -116,6 +136,34 @@ def produce(args):
     )
 
 
+def produce_health(args):
+    registry = SchemaRegistryClient({"url": args.registry})
+    serializer = AvroSerializer(registry, json.dumps(HEALTH))
+    producer = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 5})
+    end, errors, negative = {}, [], []
+
+    def report(err, msg):
+        if err is not None:
+            errors.append(str(err))
+        else:
+            end[msg.partition()] = max(end.get(msg.partition(), 0), msg.offset() + 1)
+
+    now = int(time.time() * 1000)
+    for i in range(args.count):
+        value = 60.0 + i % 40
+        if args.negative_every and i % args.negative_every == args.negative_every - 1:
+            value = -1.0
+            negative.append(f"u{i}")
+        event = {"event_id": f"e{i}", "user_id": f"u{i}", "value": value, "unit": "bpm", "ts": now - 1000 + i}
+        ctx = SerializationContext(args.topic, MessageField.VALUE)
+        producer.produce(args.topic, key=f"u{i}".encode(), value=serializer(event, ctx), on_delivery=report)
+        producer.poll(0)
+    producer.flush(30)
+    if errors:
+        fail(f"delivery failed: {errors[:3]}")
+    print(json.dumps({"end_offsets": {str(p): o for p, o in sorted(end.items())}, "negative": negative}))
+
+
 def read(args, deserialize):
     consumer = Consumer(
         {
@@ -154,7 +202,8 @@ def read(args, deserialize):
             }
         )
     consumer.close()
-    print(json.dumps({"records": records}))
+    # timestamps (logical types) print as text
+    print(json.dumps({"records": records}, default=str))
 
 
 def consume(args):
@@ -207,6 +256,13 @@ def main():
     p.add_argument("--corrupt", type=int, default=0)
     p.add_argument("--unknown-id", type=int, default=0)
     p.set_defaults(run=produce)
+    h = sub.add_parser("produce-health")
+    h.add_argument("bootstrap")
+    h.add_argument("registry")
+    h.add_argument("topic")
+    h.add_argument("count", type=int)
+    h.add_argument("--negative-every", type=int, default=0)
+    h.set_defaults(run=produce_health)
     for name, fn, registry in (("consume", consume, True), ("consume-raw", consume_raw, False)):
         c = sub.add_parser(name)
         c.add_argument("bootstrap")
