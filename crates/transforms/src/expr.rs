@@ -67,6 +67,8 @@ pub(crate) struct Expr {
     source: String,
     program: Program,
     env: Arc<Env>,
+    /// The fast path, when the expression has a shape it evaluates.
+    fast: Option<crate::fast::Node>,
 }
 
 impl std::fmt::Debug for Expr {
@@ -94,9 +96,16 @@ impl Expr {
         }
         Ok(Expr {
             source: source.to_string(),
+            fast: crate::fast::compile(program.expression()),
             program,
             env,
         })
+    }
+
+    /// The parsed expression.
+    #[cfg(test)]
+    pub(crate) fn ast(&self) -> &cel::IdedExpr {
+        self.program.expression()
     }
 
     /// The expression as written.
@@ -119,6 +128,17 @@ impl Expr {
 
     /// Evaluates to a boolean (anything else is an error).
     pub(crate) fn eval_bool(&self, record: &PipelineRecord<'_>) -> Result<bool, String> {
+        if let Some(Ok(crate::fast::Fv::Bool(b))) = self.fast.as_ref().map(|f| f.eval(record)) {
+            return Ok(b);
+        }
+        self.eval_bool_interpreted(record)
+    }
+
+    /// [`Expr::eval_bool`] by the CEL interpreter alone.
+    pub(crate) fn eval_bool_interpreted(
+        &self,
+        record: &PipelineRecord<'_>,
+    ) -> Result<bool, String> {
         self.with_result(record, |v| match v.downcast_ref::<CelBool>() {
             Some(b) => Ok(*b.inner()),
             None => Err(format!(
@@ -131,6 +151,17 @@ impl Expr {
 
     /// Evaluates to a value (owned: it outlives the evaluation).
     pub(crate) fn eval(&self, record: &PipelineRecord<'_>) -> Result<Value<'static>, String> {
+        if let Some(Ok(v)) = self.fast.as_ref().map(|f| f.eval(record)) {
+            return Ok(v.into_value());
+        }
+        self.eval_interpreted(record)
+    }
+
+    /// [`Expr::eval`] by the CEL interpreter alone.
+    pub(crate) fn eval_interpreted(
+        &self,
+        record: &PipelineRecord<'_>,
+    ) -> Result<Value<'static>, String> {
         self.with_result(record, |v| {
             from_val(v, 0).map_err(|e| format!("expression `{}` {e}", self.source))
         })

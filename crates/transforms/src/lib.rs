@@ -81,6 +81,7 @@
 mod builtin;
 mod error;
 mod expr;
+mod fast;
 mod intern;
 mod path;
 mod schema;
@@ -89,10 +90,13 @@ mod template;
 
 use kbridge_codec::{AvroSchema, SchemaRef};
 use kbridge_config::TransformTable;
-use kbridge_pipeline::{PipelineRecord, Transform, TransformError};
+use kbridge_pipeline::Transform;
 
 pub use builtin::TYPES;
 pub use error::{Label, Problem, TransformsError};
+/// Runs one record through transforms in order (the pipeline's own
+/// chain runner, re-exported for library users and `kbridge test`).
+pub use kbridge_pipeline::transform::apply_all;
 
 /// Builds the transforms of a `transforms` list, in order. Every problem of
 /// every table is reported together.
@@ -109,37 +113,6 @@ pub fn build(tables: &[TransformTable]) -> Result<Vec<Box<dyn Transform>>, Trans
     } else {
         Err(TransformsError::BuildTransforms { problems })
     }
-}
-
-/// Runs one record through `transforms` in order, appending the surviving
-/// records to `out`. On a failure, returns the position of the transform
-/// that failed and its error (records already in `out` stay there).
-pub fn apply_all<'a>(
-    transforms: &mut [Box<dyn Transform>],
-    record: PipelineRecord<'a>,
-    out: &mut Vec<PipelineRecord<'a>>,
-) -> Result<(), (usize, TransformError)> {
-    let Some((first, rest)) = transforms.split_first_mut() else {
-        out.push(record);
-        return Ok(());
-    };
-    if rest.is_empty() {
-        return first.apply(record, out).map_err(|e| (0, e));
-    }
-    let mut current = Vec::with_capacity(1);
-    first.apply(record, &mut current).map_err(|e| (0, e))?;
-    let mut next = Vec::with_capacity(1);
-    let last = rest.len() - 1;
-    for (i, t) in rest.iter_mut().enumerate() {
-        let target = if i == last { &mut *out } else { &mut next };
-        for r in current.drain(..) {
-            t.apply(r, target).map_err(|e| (i + 1, e))?;
-        }
-        if i != last {
-            std::mem::swap(&mut current, &mut next);
-        }
-    }
-    Ok(())
 }
 
 /// The output value schema of `transforms` for records of `input`.

@@ -3,9 +3,24 @@
 //! lookups that tell a missing field from a null parent (an optional
 //! nested record that is null: nothing to edit, not an error).
 
+use std::cell::Cell;
 use std::fmt;
 
-use kbridge_codec::Value;
+use kbridge_codec::{Fields, Value};
+
+/// The position of field `name`, trying `hint` (where it was last time)
+/// first: records of one schema keep their fields in one order, so a
+/// lookup usually costs one string comparison.
+#[inline]
+pub(crate) fn find(fields: &Fields<'_>, name: &str, hint: &Cell<u32>) -> Option<usize> {
+    let h = hint.get() as usize;
+    if fields.0.get(h).is_some_and(|f| f.name == name) {
+        return Some(h);
+    }
+    let i = fields.position(name)?;
+    hint.set(u32::try_from(i).unwrap_or(0));
+    Some(i)
+}
 
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,12 +31,21 @@ pub(crate) enum Seg {
     Index(usize),
 }
 
-/// A parsed path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed path, with a position hint per step (see [`find`]).
+#[derive(Debug, Clone)]
 pub(crate) struct FieldPath {
     text: String,
     segs: Vec<Seg>,
+    hints: Box<[Cell<u32>]>,
 }
+
+impl PartialEq for FieldPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.segs == other.segs
+    }
+}
+
+impl Eq for FieldPath {}
 
 /// The outcome of walking a path.
 #[derive(Debug)]
@@ -75,9 +99,11 @@ impl FieldPath {
         if segs.is_empty() {
             return Err(format!("invalid path `{text}`: empty path"));
         }
+        let hints = segs.iter().map(|_| Cell::new(0)).collect();
         Ok(FieldPath {
             text: text.to_string(),
             segs,
+            hints,
         })
     }
 
@@ -105,26 +131,31 @@ impl FieldPath {
         }
     }
 
-    fn parent_segs(&self) -> &[Seg] {
-        &self.segs[..self.segs.len().saturating_sub(1)]
-    }
-
     /// The value at the path.
     pub(crate) fn get<'r, 'a>(&self, root: &'r Value<'a>) -> Lookup<&'r Value<'a>> {
-        walk(root, &self.segs)
+        walk(root, &self.segs, &self.hints)
     }
 
     /// The value at the path, mutable.
     pub(crate) fn get_mut<'r, 'a>(&self, root: &'r mut Value<'a>) -> Lookup<&'r mut Value<'a>> {
-        walk_mut(root, &self.segs)
+        walk_mut(root, &self.segs, &self.hints)
     }
 
     /// The record, map or array holding the last step (`Null` when that
     /// parent is itself null).
     pub(crate) fn parent_mut<'r, 'a>(&self, root: &'r mut Value<'a>) -> Lookup<&'r mut Value<'a>> {
-        match walk_mut(root, self.parent_segs()) {
+        let n = self.segs.len().saturating_sub(1);
+        match walk_mut(root, &self.segs[..n], &self.hints[..n]) {
             Lookup::Found(v) if v.is_null() => Lookup::Null,
             other => other,
+        }
+    }
+
+    /// The position of the last step's field in `fields`.
+    pub(crate) fn leaf_index(&self, fields: &Fields<'_>) -> Option<usize> {
+        match (self.segs.last(), self.hints.last()) {
+            (Some(Seg::Name(n)), Some(h)) => find(fields, n, h),
+            _ => None,
         }
     }
 
@@ -134,7 +165,11 @@ impl FieldPath {
             return None;
         };
         match (self.leaf(), parent) {
-            (Seg::Name(n), p) => p.as_fields_mut()?.remove(n),
+            (Seg::Name(_), p) => {
+                let f = p.as_fields_mut()?;
+                let i = self.leaf_index(f)?;
+                Some(f.0.remove(i).value)
+            }
             (Seg::Index(i), Value::Array(a)) if *i < a.len() => Some(a.remove(*i)),
             _ => None,
         }
@@ -147,13 +182,18 @@ impl fmt::Display for FieldPath {
     }
 }
 
-fn step<'r, 'a>(v: &'r Value<'a>, seg: &Seg) -> Lookup<&'r Value<'a>> {
+fn step<'r, 'a>(v: &'r Value<'a>, seg: &Seg, hint: &Cell<u32>) -> Lookup<&'r Value<'a>> {
     match (seg, v) {
         (_, Value::Null) => Lookup::Null,
-        (Seg::Name(n), _) => match v.get(n) {
-            Some(x) => Lookup::Found(x),
-            None => Lookup::Missing,
-        },
+        (Seg::Name(n), Value::Record(_) | Value::Map(_)) => {
+            let Some(fields) = v.as_fields() else {
+                return Lookup::Missing;
+            };
+            match find(fields, n, hint) {
+                Some(i) => Lookup::Found(&fields.0[i].value),
+                None => Lookup::Missing,
+            }
+        }
         (Seg::Index(i), Value::Array(a)) => match a.get(*i) {
             Some(x) => Lookup::Found(x),
             None => Lookup::Missing,
@@ -162,10 +202,10 @@ fn step<'r, 'a>(v: &'r Value<'a>, seg: &Seg) -> Lookup<&'r Value<'a>> {
     }
 }
 
-fn walk<'r, 'a>(root: &'r Value<'a>, segs: &[Seg]) -> Lookup<&'r Value<'a>> {
+fn walk<'r, 'a>(root: &'r Value<'a>, segs: &[Seg], hints: &[Cell<u32>]) -> Lookup<&'r Value<'a>> {
     let mut v = root;
-    for s in segs {
-        match step(v, s) {
+    for (s, h) in segs.iter().zip(hints) {
+        match step(v, s, h) {
             Lookup::Found(x) => v = x,
             Lookup::Null => return Lookup::Null,
             Lookup::Missing => return Lookup::Missing,
@@ -174,18 +214,26 @@ fn walk<'r, 'a>(root: &'r Value<'a>, segs: &[Seg]) -> Lookup<&'r Value<'a>> {
     Lookup::Found(v)
 }
 
-fn walk_mut<'r, 'a>(root: &'r mut Value<'a>, segs: &[Seg]) -> Lookup<&'r mut Value<'a>> {
+fn walk_mut<'r, 'a>(
+    root: &'r mut Value<'a>,
+    segs: &[Seg],
+    hints: &[Cell<u32>],
+) -> Lookup<&'r mut Value<'a>> {
     let mut v = root;
-    for s in segs {
+    for (s, h) in segs.iter().zip(hints) {
         if v.is_null() {
             return Lookup::Null;
         }
-        let next = match s {
-            Seg::Name(n) => v.get_mut(n),
-            Seg::Index(i) => match v {
-                Value::Array(a) => a.get_mut(*i),
-                _ => None,
+        let next = match (s, v) {
+            (Seg::Name(n), v) => match v.as_fields_mut() {
+                Some(fields) => match find(fields, n, h) {
+                    Some(i) => Some(&mut fields.0[i].value),
+                    None => None,
+                },
+                None => None,
             },
+            (Seg::Index(i), Value::Array(a)) => a.get_mut(*i),
+            _ => None,
         };
         match next {
             Some(x) => v = x,

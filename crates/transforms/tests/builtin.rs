@@ -281,6 +281,16 @@ fn rename_drop_keep() {
                 &["email"],
             ),
         },
+        Case {
+            name: "drop several fields and items of one parent (positions before the drop)",
+            toml: "[[transforms]]\ntype = 'drop_fields'\nfields = ['readings[1]', 'readings[0]', 'email', 'user', 'device.model', 'device.battery']",
+            input: None,
+            on: BOTH,
+            expect: Expect::Fields(
+                json!({"readings": [], "id": 7, "device": {}}),
+                &["email", "user"],
+            ),
+        },
         case(
             "drop a field that is not there",
             BOTH,

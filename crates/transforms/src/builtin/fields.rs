@@ -367,11 +367,26 @@ pub(crate) fn build_rename(spec: &mut Spec<'_>) -> Option<Rename> {
 impl Step for Rename {
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         for (path, to) in &self.renames {
-            let from = path.leaf_name().unwrap_or_default();
             let done = match path.parent_mut(&mut record.value) {
-                Lookup::Found(p) => p
-                    .as_fields_mut()
-                    .is_some_and(|f| f.rename(from, Cow::Borrowed(*to))),
+                Lookup::Found(p) => match p.as_fields_mut() {
+                    Some(f) => match path.leaf_index(f) {
+                        Some(mut i) => {
+                            // an existing field of the new name is replaced
+                            if let Some(j) = f.position(to)
+                                && j != i
+                            {
+                                f.0.remove(j);
+                                if j < i {
+                                    i -= 1;
+                                }
+                            }
+                            f.0[i].name = Cow::Borrowed(*to);
+                            true
+                        }
+                        None => false,
+                    },
+                    None => false,
+                },
                 Lookup::Null => true,
                 Lookup::Missing => false,
             };
@@ -433,19 +448,89 @@ impl Step for Rename {
 
 pub(crate) struct Drop {
     paths: Vec<FieldPath>,
+    /// `paths` grouped by parent (indices into `paths`), so that fields of
+    /// one record go in one pass.
+    groups: Vec<Vec<usize>>,
 }
 
 pub(crate) fn build_drop(spec: &mut Spec<'_>) -> Option<Drop> {
     spec.allow(&["fields"]);
-    Some(Drop {
-        paths: spec.req_paths("fields")?,
-    })
+    let paths = spec.req_paths("fields")?;
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let parent = &p.segs()[..p.segs().len() - 1];
+        match groups
+            .iter_mut()
+            .find(|g| &paths[g[0]].segs()[..paths[g[0]].segs().len() - 1] == parent)
+        {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    Some(Drop { paths, groups })
+}
+
+impl Drop {
+    /// Removes the group's leaves from their parent in one pass (by their
+    /// positions before any removal). False when it cannot (more than 64
+    /// fields or items): then one by one.
+    fn remove_group(&self, group: &[usize], value: &mut Value<'_>) -> bool {
+        let first = &self.paths[group[0]];
+        let Lookup::Found(parent) = first.parent_mut(value) else {
+            return true;
+        };
+        let mut mask = 0u64;
+        match parent {
+            Value::Record(Record { fields, .. }) | Value::Map(fields) => {
+                for &i in group {
+                    if let Some(k) = self.paths[i].leaf_index(fields) {
+                        if k >= 64 {
+                            return false;
+                        }
+                        mask |= 1 << k;
+                    }
+                }
+                if mask != 0 {
+                    let mut k = 0;
+                    fields.0.retain(|_| {
+                        let keep = k >= 64 || mask & (1 << k) == 0;
+                        k += 1;
+                        keep
+                    });
+                }
+            }
+            Value::Array(items) => {
+                for &i in group {
+                    if let Seg::Index(k) = self.paths[i].leaf() {
+                        if *k >= 64 {
+                            return false;
+                        }
+                        if *k < items.len() {
+                            mask |= 1 << k;
+                        }
+                    }
+                }
+                let mut k = 0;
+                items.retain(|_| {
+                    let keep = k >= 64 || mask & (1 << k) == 0;
+                    k += 1;
+                    keep
+                });
+            }
+            _ => {}
+        }
+        true
+    }
 }
 
 impl Step for Drop {
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
-        for p in &self.paths {
-            p.remove(&mut record.value);
+        for g in &self.groups {
+            if g.len() == 1 || !self.remove_group(g, &mut record.value) {
+                for &i in g {
+                    self.paths[i].remove(&mut record.value);
+                }
+            }
         }
         Ok(true)
     }
