@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run the pipeline of the configuration (source → transforms → sink, DLQ)
     Run(commands::run::RunArgs),
+    /// Run the configured transforms on sample records and compare with expected ones (no Kafka)
+    Test(commands::test::TestArgs),
     /// Show or validate the effective configuration
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&cli.global, args),
+        Command::Test(args) => commands::test::run(&cli.global, args),
         Command::Config(command) => commands::config::run(&cli.global, command),
         Command::Registry(command) => commands::registry::run(&cli.global, command),
         Command::Schema(args) => commands::schema::run(&cli.global, args),

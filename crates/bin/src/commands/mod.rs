@@ -10,4 +10,5 @@ pub mod produce;
 pub mod registry;
 pub mod run;
 pub mod schema;
+pub mod test;
 pub mod topics;
