@@ -147,3 +147,28 @@ fn keys_that_exclude_each_other_or_are_missing() {
 fn an_empty_list_builds_nothing() {
     assert_eq!(kbridge_transforms::build(&[]).unwrap().len(), 0);
 }
+
+#[test]
+fn a_hash_salt_can_come_from_the_environment() {
+    let toml = "[[transforms]]\ntype = 'mask_fields'\nfields = 'user'\nmode = 'hash'\nsalt_env = 'KBRIDGE_TEST_NO_SUCH_VARIABLE'";
+    assert_eq!(
+        problems(toml),
+        "invalid transforms:\n  transforms[0].salt_env (`mask_fields`): environment variable KBRIDGE_TEST_NO_SUCH_VARIABLE is not set"
+    );
+    // PATH is set wherever tests run: the hash uses its value
+    let path = std::env::var("PATH").unwrap();
+    let mut t = common::build(
+        "[[transforms]]\ntype = 'mask_fields'\nfields = 'user'\nmode = 'hash'\nsalt_env = 'PATH'",
+    );
+    let v = kbridge_codec::Value::Record(kbridge_codec::Record::from_fields([(
+        "user",
+        kbridge_codec::Value::from("u-1"),
+    )]));
+    let out = common::run(&mut t, common::record(v)).unwrap();
+    use sha2::Digest;
+    let want = hex::encode(sha2::Sha256::digest(format!("{path}u-1").as_bytes()));
+    assert_eq!(
+        out[0].value.get("user").and_then(|v| v.as_str()),
+        Some(want.as_str())
+    );
+}

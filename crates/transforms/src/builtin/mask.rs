@@ -27,19 +27,49 @@ pub(crate) struct Mask {
     text: &'static str,
     number: Option<f64>,
     boolean: Option<bool>,
-    salt: &'static [u8],
+    salt: Vec<u8>,
     ignore_missing: bool,
 }
 
 pub(crate) fn build(spec: &mut Spec<'_>) -> Option<Mask> {
-    spec.allow(&["fields", "mode", "replacement", "salt", "ignore_missing"]);
+    spec.allow(&[
+        "fields",
+        "mode",
+        "replacement",
+        "salt",
+        "salt_env",
+        "ignore_missing",
+    ]);
     let paths = spec.req_paths("fields");
     let mode = match spec.choice("mode", &["fixed", "hash"], "fixed") {
         "hash" => Mode::Hash,
         _ => Mode::Fixed,
     };
     let ignore_missing = spec.bool("ignore_missing", false);
-    let salt = spec.str("salt").unwrap_or("");
+    // the salt from the environment keeps it out of the file and of
+    // `kbridge config show`
+    let salt_env = spec.str("salt_env");
+    let from_env = match salt_env {
+        Some(var) if spec.has("salt") => {
+            spec.problem(
+                Some("salt_env"),
+                format!("`salt` and `salt_env` cannot both be set (salt_env = {var:?})"),
+            );
+            return None;
+        }
+        Some(var) => match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Some(v),
+            _ => {
+                spec.problem(
+                    Some("salt_env"),
+                    format!("environment variable {var} is not set"),
+                );
+                return None;
+            }
+        },
+        None => None,
+    };
+    let salt = from_env.as_deref().or(spec.str("salt")).unwrap_or("");
     let replacement = spec.raw("replacement").cloned();
     if mode == Mode::Hash && replacement.is_some() {
         spec.problem(
@@ -48,7 +78,7 @@ pub(crate) fn build(spec: &mut Spec<'_>) -> Option<Mask> {
         );
         return None;
     }
-    if mode == Mode::Fixed && spec.has("salt") {
+    if mode == Mode::Fixed && (spec.has("salt") || salt_env.is_some()) {
         spec.problem(Some("salt"), "only `mode = \"hash\"` takes a salt");
         return None;
     }
@@ -73,7 +103,7 @@ pub(crate) fn build(spec: &mut Spec<'_>) -> Option<Mask> {
         text,
         number,
         boolean,
-        salt: intern(salt).as_bytes(),
+        salt: salt.as_bytes().to_vec(),
         ignore_missing,
     })
 }
@@ -81,7 +111,7 @@ pub(crate) fn build(spec: &mut Spec<'_>) -> Option<Mask> {
 impl Mask {
     fn hash(&self, data: &[u8]) -> [u8; 32] {
         let mut h = Sha256::new();
-        h.update(self.salt);
+        h.update(&self.salt);
         h.update(data);
         h.finalize().into()
     }
