@@ -5,11 +5,15 @@
 //!   (Docker containers when a daemon answers, else local processes).
 //! - `it`: the integration tests against services started for the run.
 //! - `ci`: fmt, clippy, unit tests, doc tests, integration tests.
+//! - `demo`: the main job end to end on the local stack, with a summary.
+//! - `bench`: the pipeline end to end beside the baselines of `../shared/bench`.
 //!
 //! xtask depends on none of the kbridge crates: it drives them through cargo
 //! and the `kbridge` binary.
 
+mod bench;
 mod ci;
+mod demo;
 mod docker;
 mod images;
 mod it;
@@ -38,6 +42,11 @@ enum Task {
     It(it::ItArgs),
     /// The CI sequence: fmt, clippy, unit tests, doc tests, integration tests.
     Ci(ci::CiArgs),
+    /// The main job end to end: local stack, schema, a sample stream, the
+    /// exactly-once pipeline with transforms, a summary.
+    Demo(demo::DemoArgs),
+    /// Throughput of `kbridge run` (release) beside the raw-copy and Python baselines.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,6 +54,8 @@ fn main() -> anyhow::Result<()> {
         Task::Stack(cmd) => stack::run(cmd),
         Task::It(args) => it::run(&args),
         Task::Ci(args) => ci::run(&args),
+        Task::Demo(args) => demo::run(args),
+        Task::Bench(args) => bench::run_bench(args),
     }
 }
 
