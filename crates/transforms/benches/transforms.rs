@@ -183,6 +183,19 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
+    // one the fast path does not take (`size`): the CEL interpreter
+    let mut interpreted = transforms(
+        "[[transforms]]\ntype = 'filter'\nkeep = 'size(value.tags) > 0 && value.value >= 0.0'",
+    );
+    g.bench_function("cel_interpreter_condition", |b| {
+        b.iter(|| {
+            for v in &decoded {
+                let rec = PipelineRecord::new(v.clone(), source());
+                kbridge_transforms::apply_all(&mut interpreted, rec, &mut out).expect("filter");
+                out.clear();
+            }
+        })
+    });
     g.finish();
 }
 
