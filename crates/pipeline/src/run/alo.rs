@@ -11,7 +11,7 @@ use kbridge_source::{CommitMode, KafkaSource, OffsetTracker, Revocation, TopicPa
 use rdkafka::Offset;
 
 use super::inflight::{InFlight, Kind};
-use super::{Core, Mode, position};
+use super::{Core, Mode, epoch_ms, latency, position};
 use crate::error::PipelineError;
 use crate::failure::Failure;
 use crate::options::Tolerance;
@@ -101,6 +101,7 @@ impl Core {
         }
         let mut reports = std::mem::take(&mut self.reports);
         let mut rewind: Vec<(u32, i64)> = Vec::new();
+        let now_ms = epoch_ms();
         let mut result = Ok(());
         for d in reports.drain(..) {
             let Some(s) = self.alo().in_flight.remove(d.token) else {
@@ -109,10 +110,11 @@ impl Core {
             let failure = match d.outcome {
                 Ok(_) => {
                     self.alo().tracker.complete(s.ticket);
-                    self.outputs
-                        .get(s.topic)
-                        .metrics
-                        .delivered(u64::from(s.bytes), s.timestamp);
+                    let m = &self.outputs.get(s.topic).metrics;
+                    match s.timestamp {
+                        Some(ts) => m.delivered_after(u64::from(s.bytes), latency(now_ms, ts)),
+                        None => m.delivered(u64::from(s.bytes), None),
+                    }
                     match s.kind {
                         Kind::Output => {
                             self.pending.records_out += 1;

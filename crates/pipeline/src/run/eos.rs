@@ -15,7 +15,7 @@ use kbridge_source::{KafkaSource, Revocation, TopicPartitionList};
 use rdkafka::Offset;
 
 use super::inflight::Kind;
-use super::{Core, Mode, SentRecord, position};
+use super::{Core, Mode, SentRecord, epoch_ms, latency, position};
 use crate::error::PipelineError;
 use crate::failure::{Failure, Message};
 use crate::options::{Tolerance, TransactionLimits};
@@ -232,11 +232,13 @@ impl Core {
         e.aborts_in_row = 0;
         let duration = e.started.elapsed();
         let sent = std::mem::take(&mut e.sent);
+        let now_ms = epoch_ms();
         for s in &sent {
-            self.outputs
-                .get(s.topic)
-                .metrics
-                .delivered(u64::from(s.bytes), s.timestamp);
+            let m = &self.outputs.get(s.topic).metrics;
+            match s.timestamp {
+                Some(ts) => m.delivered_after(u64::from(s.bytes), latency(now_ms, ts)),
+                None => m.delivered(u64::from(s.bytes), None),
+            }
         }
         self.metrics.emit(TransactionCommitted {
             duration,

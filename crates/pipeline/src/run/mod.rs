@@ -166,6 +166,19 @@ impl Encoded {
     }
 }
 
+/// Milliseconds since the Unix epoch (end-to-end latency, once per batch
+/// of delivery reports rather than per record).
+pub(crate) fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The time from a source record's timestamp to `now_ms` (zero for clock skew).
+pub(crate) fn latency(now_ms: i64, source_ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(now_ms.saturating_sub(source_ms)).unwrap_or(0))
+}
+
 /// `topic[partition]@offset`.
 pub(crate) fn position(tp: &TopicPartition, offset: i64) -> String {
     format!("{}[{}]@{offset}", tp.topic, tp.partition)
@@ -320,20 +333,32 @@ impl Core {
     }
 
     fn run_loop(&mut self, src: &KafkaSource) -> Result<&'static str, PipelineError> {
+        let mut finish_attempts = 0u32;
         loop {
             if self.shutdown.is_requested() {
                 tracing::info!("shutdown requested: stop reading, commit what is durable");
                 return Ok("shutdown");
             }
-            self.now = Instant::now();
             if self.since_housekeeping >= 256 || self.now >= self.next_housekeeping {
                 self.housekeeping(src)?;
             }
-            let timeout = match &self.mode {
-                Mode::Eos(e) => e.poll_timeout(self.now).min(POLL),
-                Mode::Alo(_) => POLL,
+            // Records already fetched come without waiting and without a
+            // clock read here (`now` is refreshed by housekeeping, every 256
+            // records); only a poll that has to wait updates it.
+            let polled = match src.poll(Duration::ZERO) {
+                Ok(None) => {
+                    self.now = Instant::now();
+                    let timeout = match &self.mode {
+                        Mode::Eos(e) => e.poll_timeout(self.now).min(POLL),
+                        Mode::Alo(_) => POLL,
+                    };
+                    let r = src.poll(timeout);
+                    self.now = Instant::now();
+                    r
+                }
+                other => other,
             };
-            let event = match src.poll(timeout) {
+            let event = match polled {
                 Ok(e) => e,
                 Err(e) if e.is_retriable() => {
                     self.metrics.emit(ErrorRecorded {
@@ -357,6 +382,7 @@ impl Core {
             };
             match event {
                 Some(SourceEvent::Record(r)) => {
+                    finish_attempts = 0;
                     self.since_housekeeping += 1;
                     self.on_record(src, &r)?;
                     drop(r);
@@ -365,6 +391,16 @@ impl Core {
                 Some(SourceEvent::Assigned(parts)) => self.on_assigned(&parts),
                 Some(SourceEvent::Revoked(rv)) => self.on_revoked(src, &rv)?,
                 Some(SourceEvent::Finished) => {
+                    finish_attempts += 1;
+                    if finish_attempts > 3 && !self.redirect.is_empty() {
+                        // the rewound records did not come back: leave them
+                        // uncommitted for the next run rather than spin
+                        tracing::warn!(
+                            records = self.redirect.len(),
+                            "refused records did not come back before the end; they stay uncommitted"
+                        );
+                        self.redirect.clear();
+                    }
                     if self.settle_before_finish(src)? {
                         tracing::info!("source finished (stop offsets reached)");
                         return Ok("finished");
@@ -1083,6 +1119,13 @@ enum Sent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_is_never_negative() {
+        assert_eq!(latency(10_500, 10_000), Duration::from_millis(500));
+        assert_eq!(latency(10_000, 10_500), Duration::ZERO);
+        assert!(epoch_ms() > 1_700_000_000_000);
+    }
 
     #[test]
     fn output_headers_replace_stale_schema_ids_and_allocate_only_when_needed() {
