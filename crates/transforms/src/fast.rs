@@ -38,6 +38,8 @@ pub(crate) enum Node {
     Arith(Arith, Box<Node>, Box<Node>),
     Neg(Box<Node>),
     Str(StrFn, Box<Node>, Box<Node>),
+    Size(Box<Node>),
+    Matches(Box<Node>, regex::Regex),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,8 @@ pub(crate) enum Lit {
     Double(f64),
     Str(String),
     Null,
+    /// `timestamp('...')`: microseconds since the epoch.
+    Ts(i64),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +71,8 @@ pub(crate) enum Meta {
     Topic,
     Partition,
     Offset,
+    Timestamp,
+    Now,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +109,8 @@ pub(crate) enum Fv<'r> {
     Double(f64),
     Str(Cow<'r, str>),
     Null,
+    /// A timestamp: microseconds since the epoch (UTC).
+    Ts(i64),
 }
 
 /// The fast path gave up: ask the interpreter.
@@ -121,6 +129,8 @@ pub(crate) fn compile(e: &IdedExpr) -> Option<Node> {
             "topic" => Node::Meta(Meta::Topic),
             "partition" => Node::Meta(Meta::Partition),
             "offset" => Node::Meta(Meta::Offset),
+            "timestamp" => Node::Meta(Meta::Timestamp),
+            "now" => Node::Meta(Meta::Now),
             _ => return None,
         },
         Expr::Select(s) => {
@@ -245,6 +255,36 @@ pub(crate) fn compile(e: &IdedExpr) -> Option<Node> {
                         _ => return None,
                     }
                 }
+                ("timestamp", None) => match args.as_slice() {
+                    [
+                        IdedExpr {
+                            expr: Expr::Literal(LiteralValue::String(t)),
+                            ..
+                        },
+                    ] => Node::Lit(Lit::Ts(
+                        chrono::DateTime::parse_from_rfc3339(t.inner())
+                            .ok()?
+                            .timestamp_micros(),
+                    )),
+                    _ => return None,
+                },
+                ("size", None) => match args.as_slice() {
+                    [x] => Node::Size(Box::new(compile(x)?)),
+                    _ => return None,
+                },
+                ("size", Some(target)) if args.is_empty() => Node::Size(Box::new(compile(target)?)),
+                ("matches", Some(target)) => match args.as_slice() {
+                    [
+                        IdedExpr {
+                            expr: Expr::Literal(LiteralValue::String(re)),
+                            ..
+                        },
+                    ] => Node::Matches(
+                        Box::new(compile(target)?),
+                        regex::Regex::new(re.inner()).ok()?,
+                    ),
+                    _ => return None,
+                },
                 _ => return None,
             }
         }
@@ -270,6 +310,7 @@ fn lit_value(l: &Lit) -> Fv<'_> {
         Lit::Double(d) => Fv::Double(*d),
         Lit::Str(s) => Fv::Str(Cow::Borrowed(s)),
         Lit::Null => Fv::Null,
+        Lit::Ts(t) => Fv::Ts(*t),
     }
 }
 
@@ -315,6 +356,7 @@ fn order(a: &Fv<'_>, b: &Fv<'_>) -> Result<Ordering, GiveUp> {
     match (a, b) {
         (Fv::Int(x), Fv::Int(y)) => Ok(x.cmp(y)),
         (Fv::Str(x), Fv::Str(y)) => Ok(x.cmp(y)),
+        (Fv::Ts(x), Fv::Ts(y)) => Ok(x.cmp(y)),
         _ => {
             let (x, y) = numbers(a, b).ok_or(GiveUp)?;
             x.partial_cmp(&y).ok_or(GiveUp)
@@ -342,6 +384,29 @@ impl Node {
             ))),
             Node::Meta(Meta::Partition) => Ok(Fv::Int(i64::from(record.source.partition))),
             Node::Meta(Meta::Offset) => Ok(Fv::Int(record.source.offset)),
+            Node::Meta(Meta::Timestamp) => match record.timestamp {
+                Some(ms) => ms.checked_mul(1000).map(Fv::Ts).ok_or(GiveUp),
+                None => Ok(Fv::Null),
+            },
+            Node::Meta(Meta::Now) => Ok(Fv::Ts(chrono::Utc::now().timestamp_micros())),
+            Node::Size(x) => match &**x {
+                // containers: counted without converting their items
+                Node::Path(root, steps) => match walk(record, *root, steps)? {
+                    Value::String(s) | Value::Enum(_, s) => Ok(Fv::Int(s.chars().count() as i64)),
+                    Value::Record(r) => Ok(Fv::Int(r.fields.len() as i64)),
+                    Value::Map(m) => Ok(Fv::Int(m.len() as i64)),
+                    Value::Array(a) => Ok(Fv::Int(a.len() as i64)),
+                    _ => Err(GiveUp),
+                },
+                other => match other.eval(record)? {
+                    Fv::Str(s) => Ok(Fv::Int(s.chars().count() as i64)),
+                    _ => Err(GiveUp),
+                },
+            },
+            Node::Matches(x, re) => match x.eval(record)? {
+                Fv::Str(s) => Ok(Fv::Bool(re.is_match(&s))),
+                _ => Err(GiveUp),
+            },
             Node::Path(root, steps) => Ok(match walk(record, *root, steps)? {
                 Value::Null => Fv::Null,
                 Value::Boolean(b) => Fv::Bool(*b),
@@ -350,6 +415,11 @@ impl Node {
                 Value::Float(f) => Fv::Double(f64::from(*f)),
                 Value::Double(d) => Fv::Double(*d),
                 Value::String(s) | Value::Enum(_, s) => Fv::Str(Cow::Borrowed(s)),
+                Value::TimestampMillis(ms) | Value::LocalTimestampMillis(ms) => {
+                    Fv::Ts(ms.checked_mul(1000).ok_or(GiveUp)?)
+                }
+                Value::TimestampMicros(us) | Value::LocalTimestampMicros(us) => Fv::Ts(*us),
+                Value::Date(d) => Fv::Ts(i64::from(*d) * 86_400_000_000),
                 _ => return Err(GiveUp),
             }),
             Node::Has(root, steps, field) => match walk(record, *root, steps)? {
@@ -464,6 +534,8 @@ impl Fv<'_> {
             Fv::Double(d) => Value::Double(d),
             Fv::Str(s) => Value::String(Cow::Owned(s.into_owned())),
             Fv::Null => Value::Null,
+            Fv::Ts(us) if us % 1000 == 0 => Value::TimestampMillis(us / 1000),
+            Fv::Ts(us) => Value::TimestampMicros(us),
         }
     }
 }
@@ -483,12 +555,15 @@ mod tests {
         {"name":"n","type":["null","string"],"default":null},
         {"name":"m","type":{"type":"map","values":"long"}},
         {"name":"a","type":{"type":"array","items":"double"}},
-        {"name":"r","type":["null",{"type":"record","name":"In","fields":[{"name":"x","type":"long"}]}]}]}"#;
+        {"name":"r","type":["null",{"type":"record","name":"In","fields":[{"name":"x","type":"long"}]}]},
+        {"name":"t","type":{"type":"long","logicalType":"timestamp-millis"}},
+        {"name":"dt","type":{"type":"int","logicalType":"date"}},
+        {"name":"lt","type":{"type":"long","logicalType":"local-timestamp-micros"}}]}"#;
 
     const RECORDS: &[&str] = &[
-        r#"{"i":3,"l":-9,"f":1.5,"d":2.5,"s":"abc","b":true,"e":"A","n":null,"m":{"k":1},"a":[1.0,2.0],"r":{"x":4}}"#,
-        r#"{"i":-2147483648,"l":9223372036854775807,"f":-0.0,"d":-1e308,"s":"","b":false,"e":"B","n":"x","m":{},"a":[],"r":null}"#,
-        r#"{"i":0,"l":9007199254740993,"f":3.0,"d":"NaN","s":"ß→😀","b":true,"e":"A","n":"","m":{"k":-5,"j":0},"a":[0.5],"r":{"x":-1}}"#,
+        r#"{"i":3,"l":-9,"f":1.5,"d":2.5,"s":"abc","b":true,"e":"A","n":null,"m":{"k":1},"a":[1.0,2.0],"r":{"x":4},"t":1767225600001,"dt":1,"lt":1767225600001001}"#,
+        r#"{"i":-2147483648,"l":9223372036854775807,"f":-0.0,"d":-1e308,"s":"","b":false,"e":"B","n":"x","m":{},"a":[],"r":null,"t":0,"dt":-1,"lt":0}"#,
+        r#"{"i":0,"l":9007199254740993,"f":3.0,"d":"NaN","s":"ß→😀","b":true,"e":"A","n":"","m":{"k":-5,"j":0},"a":[0.5],"r":{"x":-1},"t":1767225600000,"dt":20000,"lt":1767225600000000}"#,
     ];
 
     const EXPRESSIONS: &[&str] = &[
@@ -554,6 +629,22 @@ mod tests {
         "value.e",
         "value.m",
         "value.nope",
+        "size(value.s) == 3",
+        "value.s.size() > 0",
+        "size(value.m) >= 1",
+        "size(value.a) == 2",
+        "size(value.r) == 1",
+        "size(value.i)",
+        "value.s.matches('^a')",
+        "value.s.matches('[0-9]')",
+        "value.e.matches('A|B')",
+        "value.t > timestamp('2026-01-01T00:00:00Z')",
+        "value.t == timestamp('2026-01-01T00:00:00.001Z')",
+        "value.dt < timestamp('1970-01-03T00:00:00Z')",
+        "value.t < now",
+        "timestamp == null",
+        "value.t",
+        "value.lt > value.t",
     ];
 
     /// Wherever the fast path answers, the interpreter gives the same answer.
