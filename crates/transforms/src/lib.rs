@@ -6,10 +6,13 @@
 //! crate: compiled once at build time, evaluated on lazy views of the
 //! record), the parser from the configuration's raw `transforms` tables
 //! ([`build`]), and output-schema derivation ([`derive_output_schema`],
-//! [`check_output_schema`]). Must not depend on the source, sink or any
-//! I/O: it sits between the codec's value model and the pipeline's trait,
-//! and the pipeline (which it depends on for the trait) cannot call it —
-//! the binary builds the transforms and hands them to the pipeline.
+//! [`check_output_schema`]). Depends only on the codec's value model, the
+//! configuration's raw tables and the pipeline's trait; must not use the
+//! source, the sink or the registry, nor do I/O (reading an environment
+//! variable named by `salt_env` at build time aside). The pipeline cannot
+//! depend on this crate (it would be a cycle): the binary (or a library
+//! user) builds the transforms and hands them to the pipeline, which
+//! derives output schemas through [`Transform::output_schema`] itself.
 //! No feature flags.
 //!
 //! # Transforms
