@@ -37,7 +37,8 @@
 //!
 //! # Failures
 //! A transform that cannot handle a record (missing field, impossible cast,
-//! expression error, invalid topic) returns a poison [`TransformError`]
+//! expression error, invalid topic) returns a poison
+//! [`TransformError`](kbridge_pipeline::TransformError)
 //! whose message names the transform by position, name and type, with the
 //! field path: `transforms[2] `mask-email` (mask_fields): missing field
 //! (field `user.email`)`. Nothing panics and nothing is dropped silently.
