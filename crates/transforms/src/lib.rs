@@ -40,8 +40,8 @@
 //! expression error, invalid topic) returns a poison
 //! [`TransformError`](kbridge_pipeline::TransformError)
 //! whose message names the transform by position, name and type, with the
-//! field path: `transforms[2] `mask-email` (mask_fields): missing field
-//! (field `user.email`)`. Nothing panics and nothing is dropped silently.
+//! field path: ``transforms[2] `mask-email` (mask_fields): missing field
+//! (field `user.email`)``. Nothing panics and nothing is dropped silently.
 //! Configuration problems are all reported at once by [`build`], each with
 //! the offending key and the closest valid key.
 //!
