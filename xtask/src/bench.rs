@@ -100,6 +100,13 @@ pub struct BenchArgs {
     /// Use target/release/kbridge as it is (no cargo build)
     #[arg(long)]
     pub no_build: bool,
+    /// Run this kbridge binary (e.g. a build with frame pointers for --perf)
+    #[arg(long, conflicts_with = "no_build")]
+    pub kbridge_bin: Option<PathBuf>,
+    /// Profile each kbridge run's window with `perf record` (cpu-clock,
+    /// call graphs); writes <mode>-r<rep>.perf.txt next to the results
+    #[arg(long)]
+    pub perf: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -305,7 +312,9 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("create {}", out.display()))?;
     eprintln!("bench: results in {}", out.display());
 
-    let kbridge = if args.no_build {
+    let kbridge = if let Some(bin) = &args.kbridge_bin {
+        bin.clone()
+    } else if args.no_build {
         target_dir().join("release").join("kbridge")
     } else {
         build_release_kbridge()?
@@ -570,12 +579,17 @@ impl Bench {
             &format!("{label}-r{rep}"),
             &log,
         )?;
+        let perf = self
+            .args
+            .perf
+            .then(|| self.out.join(format!("{label}-r{rep}.perf.data")));
         let w = self.watch(
             &mut p,
             mode.guarantee(),
             output,
             &|| loaded,
             broker.pid,
+            perf.as_deref(),
             None,
         )?;
         let summary = p.stop(Duration::from_secs(60))?;
@@ -640,6 +654,7 @@ impl Bench {
     /// at the first consumed record and closes when `target` input records
     /// are done (exactly-once: covered by committed offsets; at-least-once:
     /// their outputs acknowledged, or filtered, or dead-lettered).
+    #[allow(clippy::too_many_arguments)]
     fn watch(
         &self,
         p: &mut PipelineRun,
@@ -647,6 +662,7 @@ impl Bench {
         output: &str,
         target: &dyn Fn() -> u64,
         broker_pid: u32,
+        perf: Option<&Path>,
         mut sample: Option<&mut Sampler<'_>>,
     ) -> Result<Window> {
         let started = Instant::now();
@@ -682,6 +698,7 @@ impl Bench {
                     end: None,
                     cpu_stats: Map::new(),
                     rss1: None,
+                    perf: perf.map(|f| Profiler::start(p.pid, f)).transpose()?,
                 });
             }
             let done = match guarantee {
@@ -711,6 +728,9 @@ impl Bench {
                 w.end = Some(prev + (now - prev) / 2);
                 w.cpu_stats = stats;
                 w.rss1 = cpu::rss_bytes(p.pid);
+                if let Some(prof) = w.perf.take() {
+                    prof.finish()?;
+                }
                 break;
             }
             if w.is_none() && started.elapsed() > Duration::from_secs(120) {
@@ -984,6 +1004,7 @@ impl Bench {
             output,
             &target,
             broker.pid,
+            None,
             Some(&mut sampler),
         )?;
         let (_, frames) = feeder
@@ -1090,6 +1111,73 @@ struct Window {
     end: Option<Instant>,
     cpu_stats: Map<String, Json>,
     rss1: Option<u64>,
+    perf: Option<Profiler>,
+}
+
+/// `perf record` attached to the pipeline for the window.
+struct Profiler {
+    child: std::process::Child,
+    data: PathBuf,
+}
+
+impl Profiler {
+    fn start(pid: u32, data: &Path) -> Result<Profiler> {
+        let child = Command::new("perf")
+            .args(["record", "-e", "cpu-clock", "-F", "999", "-g", "-p"])
+            .arg(pid.to_string())
+            .arg("-o")
+            .arg(data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("start perf record (apt-get install linux-perf)")?;
+        Ok(Profiler {
+            child,
+            data: data.to_path_buf(),
+        })
+    }
+
+    /// Stops the recording and writes the flat and the caller reports.
+    fn finish(mut self) -> Result<()> {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        self.child.wait()?;
+        for (suffix, args) in [
+            (
+                "perf.txt",
+                &[
+                    "--no-children",
+                    "--sort",
+                    "dso,symbol",
+                    "--percent-limit",
+                    "0.3",
+                    "-g",
+                    "none",
+                ][..],
+            ),
+            (
+                "perf-callers.txt",
+                &[
+                    "--no-children",
+                    "--sort",
+                    "symbol",
+                    "--percent-limit",
+                    "2",
+                    "-g",
+                    "caller,0.5,callee,function,percent",
+                ][..],
+            ),
+        ] {
+            let out = Command::new("perf")
+                .args(["report", "--stdio", "-i"])
+                .arg(&self.data)
+                .args(args)
+                .output()?;
+            std::fs::write(self.data.with_extension(suffix), &out.stdout)?;
+        }
+        Ok(())
+    }
 }
 
 impl Window {

@@ -16,7 +16,7 @@ use crate::error::PipelineError;
 use crate::options::{
     DeadLetter, EventTime, Guarantee, Limits, OutputTopic, RetryPolicy, TransactionLimits,
 };
-use crate::run::{Alo, Core, Eos, Mode, Parts0};
+use crate::run::{Alo, Core, CoreParts, Eos, Mode};
 use crate::shutdown::Shutdown;
 use crate::summary::{Progress, Summary};
 use crate::transform::Transform;
@@ -313,7 +313,7 @@ impl PipelineBuilder {
         let watermark = wm.handle();
         let shutdown = self.shutdown.clone();
         let progress = Progress::default();
-        let core = Core::new(Parts0 {
+        let core = Core::new(CoreParts {
             progress: progress.clone(),
             registry_meter: self.registry_meter,
             key,

@@ -99,6 +99,7 @@ pub use options::{
     DeadLetter, EventTime, Guarantee, Limits, OutputTopic, RetryPolicy, Tolerance,
     TransactionLimits,
 };
+pub use setup::{default_instance, needs_registry};
 pub use shutdown::Shutdown;
 pub use summary::{Progress, ProgressSnapshot, Summary};
 pub use transform::{

@@ -64,8 +64,17 @@ fn compile(s: &Arc<ResolvedSchema>, what: &str) -> Result<AvroSchema, PipelineEr
     })
 }
 
-/// This host's name, the default instance of the transactional id.
-fn default_instance() -> String {
+/// Whether a configuration reads or writes schemas through a schema
+/// registry (then [`crate::PipelineBuilder::registry`] is needed).
+pub fn needs_registry(config: &Config) -> bool {
+    [&config.codec.key, &config.codec.value]
+        .iter()
+        .any(|c| c.format.uses_registry() || c.output().uses_registry() || c.version.is_some())
+}
+
+/// This host's name (`HOSTNAME`, else the kernel's), the default instance
+/// of the transactional id and of the metrics' `service.instance.id`.
+pub fn default_instance() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())

@@ -111,7 +111,7 @@ mod tests {
             compression = "zstd"
             linger = "20ms"
             batch_size = "256KiB"
-            delivery_timeout = "2m"
+            delivery_timeout = "20s"
             transaction_timeout = "30s"
             [producer.librdkafka]
             "queue.buffering.max.messages" = "200000"
@@ -128,7 +128,7 @@ mod tests {
         assert_eq!(s["compression.type"], "zstd");
         assert_eq!(s["linger.ms"], "20");
         assert_eq!(s["batch.size"], "262144");
-        assert_eq!(s["message.timeout.ms"], "120000");
+        assert_eq!(s["message.timeout.ms"], "20000");
         assert_eq!(s["transaction.timeout.ms"], "30000");
         assert_eq!(s["transactional.id"], "orders-bridge-host-1");
         assert_eq!(s["queue.buffering.max.messages"], "200000");

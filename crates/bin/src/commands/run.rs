@@ -28,13 +28,6 @@ pub struct RunArgs {
     json: bool,
 }
 
-/// Whether the configuration reads or writes schemas in a registry.
-fn needs_registry(config: &Config) -> bool {
-    [&config.codec.key, &config.codec.value]
-        .iter()
-        .any(|c| c.format.uses_registry() || c.output().uses_registry() || c.version.is_some())
-}
-
 fn metrics(config: &Config, instance: &str) -> anyhow::Result<Metrics> {
     if !config.metrics.enabled {
         return Ok(Metrics::disabled());
@@ -46,15 +39,6 @@ fn metrics(config: &Config, instance: &str) -> anyhow::Result<Metrics> {
         b = b.otlp(o);
     }
     b.build().context("start metrics")
-}
-
-fn hostname() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "kbridge".to_owned())
 }
 
 /// Requests a stop on the first SIGINT/SIGTERM; exits at once (130) on the
@@ -96,9 +80,12 @@ async fn watch_signals(shutdown: Shutdown) {
 pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = global.setup()?;
     let transforms = kbridge_transforms::build(&config.transforms)?;
-    let instance = args.instance.clone().unwrap_or_else(hostname);
+    let instance = args
+        .instance
+        .clone()
+        .unwrap_or_else(kbridge_pipeline::default_instance);
     let metrics = metrics(&config, &instance)?;
-    let registry = if needs_registry(&config) {
+    let registry = if kbridge_pipeline::needs_registry(&config) {
         Some(super::schema::client(&config.schema_registry, &[])?)
     } else {
         None

@@ -50,7 +50,7 @@ pub(crate) enum Mode {
 }
 
 /// What the pipeline is made of, handed to [`Core::new`].
-pub(crate) struct Parts0 {
+pub(crate) struct CoreParts {
     pub(crate) key: SideCodec,
     pub(crate) value: SideCodec,
     pub(crate) transforms: Vec<Box<dyn Transform>>,
@@ -272,7 +272,7 @@ pub(crate) struct SentRecord {
 }
 
 impl Core {
-    pub(crate) fn new(p: Parts0) -> Self {
+    pub(crate) fn new(p: CoreParts) -> Self {
         let now = Instant::now();
         Core {
             in_flight_gauge: p.metrics.in_flight(),
