@@ -51,7 +51,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(commands::topics::topic_config_flags(std::env::args_os()));
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&cli.global, args),
         Command::Test(args) => commands::test::run(&cli.global, args),

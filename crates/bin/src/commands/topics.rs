@@ -6,6 +6,7 @@ use anyhow::bail;
 use clap::{Args, Subcommand};
 use kbridge_admin::Cluster;
 use kbridge_admin::topics::{self, CreateOutcome, Preset, TopicSpec, parse_key_value};
+use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -53,7 +54,8 @@ enum TopicsCommand {
         /// 1 day); flags override it
         #[arg(long)]
         preset: Option<String>,
-        /// A topic config, repeatable: --topic-config retention.ms=86400000
+        /// A topic config, repeatable: --config retention.ms=86400000
+        /// (also spelled --topic-config)
         #[arg(long = "topic-config", value_name = "KEY=VALUE")]
         configs: Vec<String>,
         /// Succeed when the topic exists already
@@ -71,7 +73,8 @@ enum TopicsCommand {
     /// Set or remove topic configs
     AlterConfig {
         topic: String,
-        /// Set a config, repeatable: --topic-config retention.ms=3600000
+        /// Set a config, repeatable: --config retention.ms=3600000
+        /// (also spelled --topic-config)
         #[arg(long = "topic-config", value_name = "KEY=VALUE")]
         configs: Vec<String>,
         /// Remove a topic-level config (back to the broker default), repeatable
@@ -92,6 +95,49 @@ fn ids(v: &[i32]) -> String {
 }
 
 /// Runs one `topics` subcommand.
+/// Lets `topics create` and `topics alter-config` take topic configs as
+/// `--config KEY=VALUE`, the spelling of Kafka's own `kafka-topics.sh`.
+/// `--config`/`-c` is also the global configuration-file flag, so after
+/// `topics create|alter-config` a value that holds `=` and names no existing
+/// file is rewritten to `--topic-config KEY=VALUE`; every other argument
+/// passes through untouched.
+pub fn topic_config_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let Some(at) = args
+        .windows(2)
+        .position(|w| w[0] == "topics" && (w[1] == "create" || w[1] == "alter-config"))
+    else {
+        return args;
+    };
+    let is_topic_config = |v: &str| v.contains('=') && !std::path::Path::new(v).exists();
+    let mut out = args[..at + 2].to_vec();
+    let mut rest = args[at + 2..].iter();
+    while let Some(arg) = rest.next() {
+        let text = arg.to_str().unwrap_or_default();
+        if let Some(v) = text
+            .strip_prefix("--config=")
+            .filter(|v| is_topic_config(v))
+        {
+            out.push(format!("--topic-config={v}").into());
+        } else if text == "--config" || text == "-c" {
+            match rest.next() {
+                Some(v) if v.to_str().is_some_and(is_topic_config) => {
+                    out.push("--topic-config".into());
+                    out.push(v.clone());
+                }
+                Some(v) => {
+                    out.push(arg.clone());
+                    out.push(v.clone());
+                }
+                None => out.push(arg.clone()),
+            }
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    out
+}
+
 pub fn run(global: &GlobalArgs, args: TopicsArgs) -> anyhow::Result<ExitCode> {
     let config = global.setup()?;
     let cluster = Cluster::from_config(&config).with_timeout(args.timeout);
@@ -260,4 +306,81 @@ pub fn run(global: &GlobalArgs, args: TopicsArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::topic_config_flags;
+    use std::ffi::OsString;
+
+    fn rewrite(args: &[&str]) -> Vec<String> {
+        topic_config_flags(args.iter().map(OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn topic_configs_may_be_spelled_like_kafka_topics_sh() {
+        assert_eq!(
+            rewrite(&[
+                "kbridge",
+                "topics",
+                "create",
+                "t",
+                "--config",
+                "retention.ms=1",
+                "--config=cleanup.policy=compact"
+            ]),
+            [
+                "kbridge",
+                "topics",
+                "create",
+                "t",
+                "--topic-config",
+                "retention.ms=1",
+                "--topic-config=cleanup.policy=compact"
+            ]
+        );
+        assert_eq!(
+            rewrite(&[
+                "kbridge",
+                "-c",
+                "k.toml",
+                "topics",
+                "alter-config",
+                "t",
+                "-c",
+                "a=b"
+            ]),
+            [
+                "kbridge",
+                "-c",
+                "k.toml",
+                "topics",
+                "alter-config",
+                "t",
+                "--topic-config",
+                "a=b"
+            ]
+        );
+    }
+
+    #[test]
+    fn configuration_files_and_other_commands_are_untouched() {
+        let file = std::env::temp_dir().join(format!("kb=topics-{}.toml", std::process::id()));
+        std::fs::write(&file, "").unwrap();
+        let f = file.to_str().unwrap();
+        assert_eq!(
+            rewrite(&["kbridge", "topics", "create", "t", "--config", f]),
+            ["kbridge", "topics", "create", "t", "--config", f]
+        );
+        std::fs::remove_file(&file).unwrap();
+        for args in [
+            &["kbridge", "run", "--config", "a=b.toml"][..],
+            &["kbridge", "topics", "describe", "t", "--config", "x=y"][..],
+        ] {
+            assert_eq!(rewrite(args), args);
+        }
+    }
 }
