@@ -30,13 +30,12 @@
 //! Moves bytes and Kafka metadata; knows nothing of Avro. Depends only on
 //! `kbridge-config` among kbridge crates. No feature flags.
 
-mod client;
 mod config;
 mod error;
 mod sink;
 
-pub use client::{Sasl, SaslMechanism, Secret, Security, SecurityProtocol, Tls};
 pub use error::{ErrorClass, SinkError};
+pub use kbridge_kafka_client::{Sasl, SaslMechanism, Secret, Security, SecurityProtocol, Tls};
 pub use sink::{
     Acks, Compression, Delivered, Delivery, DeliveryFailure, DeliveryGuarantee, DeliveryReports,
     FailedRecord, KafkaSink, KafkaSinkBuilder, OutRecord,

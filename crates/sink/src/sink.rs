@@ -14,8 +14,8 @@ use rdkafka::message::{DeliveryResult, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext, PurgeConfig};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
-use crate::client::{self, RedactedOptions, Security, log_to_tracing};
 use crate::error::{ErrorClass, SinkError, classify_code};
+use kbridge_kafka_client::{self as client, RedactedOptions, Security, log_to_tracing};
 
 // Delivery tokens ride through librdkafka as the per-message opaque pointer.
 const _: () = assert!(usize::BITS >= 64, "kbridge-sink needs a 64-bit target");
@@ -839,7 +839,7 @@ fn describe(tpl: &TopicPartitionList) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{Sasl, SaslMechanism, Tls};
+    use kbridge_kafka_client::{Sasl, SaslMechanism, Tls};
 
     fn base() -> KafkaSinkBuilder {
         KafkaSink::builder()

@@ -17,8 +17,8 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, TopicPartitionList};
 
-use crate::client::log_to_tracing;
 use crate::offsets::TopicPartition;
+use kbridge_kafka_client::log_to_tracing;
 
 /// A rebalance step librdkafka is waiting for us to complete.
 #[derive(Debug)]

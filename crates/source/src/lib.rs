@@ -29,7 +29,6 @@
 //! Moves bytes and Kafka metadata; knows nothing of Avro. Depends only on
 //! `kbridge-config` among kbridge crates. No feature flags.
 
-mod client;
 mod config;
 mod context;
 mod error;
@@ -38,9 +37,9 @@ mod offsets;
 mod source;
 mod tracker;
 
-pub use client::{Sasl, SaslMechanism, Secret, Security, SecurityProtocol, Tls};
 pub use error::{ErrorClass, SourceError};
 pub use headers::{RecordHeader, RecordHeaders};
+pub use kbridge_kafka_client::{Sasl, SaslMechanism, Secret, Security, SecurityProtocol, Tls};
 pub use offsets::{
     Fallback, Isolation, PartitionOffsets, StartOffsets, StopOffsets, TopicPartition,
     parse_timestamp_millis,

@@ -13,13 +13,13 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message, OwnedHeaders, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::client::{self, RedactedOptions, Security};
 use crate::context::{RebalanceOp, SourceContext};
 use crate::error::{ErrorClass, SourceError, classify};
 use crate::headers::RecordHeaders;
 use crate::offsets::{
     Fallback, Isolation, PartitionOffsets, StartOffsets, StopOffsets, TopicPartition, list,
 };
+use kbridge_kafka_client::{self as client, RedactedOptions, Security};
 
 /// What the source reads: a topic list or a pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1387,7 +1387,7 @@ impl Drop for KafkaSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{Sasl, SaslMechanism, SecurityProtocol, Tls};
+    use kbridge_kafka_client::{Sasl, SaslMechanism, SecurityProtocol, Tls};
 
     fn base() -> KafkaSourceBuilder {
         KafkaSource::builder()

@@ -1,9 +1,11 @@
-//! Client settings shared by the source and the sink: security (TLS, SASL),
-//! secrets that never reach `Debug`, the librdkafka passthrough with its
-//! conflict rule, and the bridge from librdkafka logs to `tracing`.
+//! `kbridge-kafka-client` — librdkafka client settings shared by
+//! `kbridge-source` and `kbridge-sink` (peers that must not depend on each
+//! other): security (TLS, SASL), secrets that never reach `Debug`, the
+//! librdkafka passthrough with its conflict rule, and the bridge from
+//! librdkafka logs to `tracing`.
 //!
-//! The same file lives in `crates/source/src/client.rs` (the two crates are
-//! peers and must not depend on each other); keep both copies identical.
+//! It depends on `kbridge-config` (for [`Secret`]) and rdkafka only; it knows
+//! nothing of records, codecs or pipelines.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,39 +13,7 @@ use std::path::PathBuf;
 
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 
-/// A secret string (password, key passphrase). `Debug` prints `***`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for handing to librdkafka.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Secret(s.to_owned())
-    }
-}
+pub use kbridge_config::Secret;
 
 /// `security.protocol`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -188,7 +158,7 @@ impl Security {
 
     /// The librdkafka settings, exactly as configured; an error names a
     /// contradiction (SASL settings with a non-SASL protocol, ...).
-    pub(crate) fn to_pairs(&self) -> Result<Vec<(&'static str, String)>, String> {
+    pub fn to_pairs(&self) -> Result<Vec<(&'static str, String)>, String> {
         let p = self.protocol;
         let mut out = vec![("security.protocol", p.as_str().to_owned())];
         if let Some(tls) = &self.tls {
@@ -262,7 +232,7 @@ fn canonical(key: &str) -> &str {
 }
 
 /// Whether a value set under this key should be hidden in `Debug` output.
-pub(crate) fn is_sensitive(key: &str) -> bool {
+pub fn is_sensitive(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     [
         "password",
@@ -278,7 +248,7 @@ pub(crate) fn is_sensitive(key: &str) -> bool {
 /// Builds the client config: `defaults`, then the typed settings, then the
 /// passthrough. A passthrough key that a typed setting also sets (aliases
 /// included) is rejected: typed fields win and say so loudly.
-pub(crate) fn merge(
+pub fn merge(
     defaults: &[(&str, &str)],
     typed: &[(&str, String)],
     passthrough: &[(String, String)],
@@ -307,7 +277,7 @@ pub(crate) fn merge(
 }
 
 /// A `ClientConfig` from merged settings.
-pub(crate) fn client_config(settings: &BTreeMap<String, String>) -> ClientConfig {
+pub fn client_config(settings: &BTreeMap<String, String>) -> ClientConfig {
     let mut c = ClientConfig::new();
     for (k, v) in settings {
         c.set(k, v);
@@ -319,7 +289,7 @@ pub(crate) fn client_config(settings: &BTreeMap<String, String>) -> ClientConfig
 }
 
 /// `Debug` for a passthrough list, secrets hidden.
-pub(crate) struct RedactedOptions<'a>(pub &'a [(String, String)]);
+pub struct RedactedOptions<'a>(pub &'a [(String, String)]);
 
 impl fmt::Debug for RedactedOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -336,7 +306,7 @@ impl fmt::Debug for RedactedOptions<'_> {
 }
 
 /// Forwards a librdkafka log line to `tracing` (target `librdkafka`).
-pub(crate) fn log_to_tracing(client: &str, level: RDKafkaLogLevel, fac: &str, message: &str) {
+pub fn log_to_tracing(client: &str, level: RDKafkaLogLevel, fac: &str, message: &str) {
     match level {
         RDKafkaLogLevel::Emerg
         | RDKafkaLogLevel::Alert
