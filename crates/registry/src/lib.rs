@@ -22,25 +22,23 @@
 //! `error_code` and message; [`RegistryError::class`] tells a pipeline
 //! whether to dead-letter, retry or stop.
 //!
-//! Must not depend on Kafka, on the codecs or on the pipeline. It does not
-//! depend on `kbridge-config` yet: the `kbridge` CLI builds a client from
-//! `[schema_registry]` (`commands::schema::client`), and [`Secret`] is a
-//! local redacting newtype.
+//! Must not depend on Kafka, on the codecs or on the pipeline. Of
+//! `kbridge-config` it uses only the redacting [`Secret`]; the `kbridge` CLI
+//! builds a client from `[schema_registry]` (`commands::schema::client`).
 
 mod cache;
 mod client;
 pub mod compat;
 mod error;
 mod parsed;
-mod secret;
 mod strategy;
 mod transport;
 pub mod types;
 
 pub use client::RegistryClient;
 pub use error::{ErrorClass, RegistryError, error_code};
+pub use kbridge_config::Secret;
 pub use parsed::{AvroSchema, ParsedSchema, parse_avro};
-pub use secret::Secret;
 pub use strategy::{SubjectKind, SubjectNameStrategy};
 pub use transport::{
     Auth, RegistryClientBuilder, RetryPolicy, StaticToken, TlsOptions, TokenFuture, TokenProvider,
