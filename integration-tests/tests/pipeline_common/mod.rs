@@ -339,3 +339,59 @@ pub fn produce(topic: &str, records: impl IntoIterator<Item = (i32, String, Vec<
     }
     p.flush(Duration::from_secs(60)).expect("flush");
 }
+
+/// Like [`spawn_kbridge_run`], but stdout and stderr go to `<log>.out` and
+/// `<log>.err` (a long or killed run never blocks on a full pipe, and the
+/// logs stay for a post-mortem).
+pub fn spawn_kbridge_run_logged(config: &Path, args: &[&str], log: &Path) -> Child {
+    let out = std::fs::File::create(log.with_extension("out")).expect("create stdout log");
+    let err = std::fs::File::create(log.with_extension("err")).expect("create stderr log");
+    Command::new(kbridge_bin())
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("KBRIDGE_CONFIG")
+        .env_remove("KAFKA_BROKERS")
+        .env_remove("KAFKA_BOOTSTRAP_SERVERS")
+        .env_remove("SCHEMA_REGISTRY_URL")
+        .env("KBRIDGE_LOGGING__LEVEL", "info")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("run kbridge (build it first: cargo build -p kbridge)")
+}
+
+/// Waits for a child started by [`spawn_kbridge_run_logged`] with a time
+/// limit (kills it if it runs over); its exit code and both logs.
+pub fn wait_logged(
+    mut child: Child,
+    log: &Path,
+    timeout: Duration,
+) -> (Option<i32>, String, String) {
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait().expect("wait for kbridge") {
+            Some(status) => break status,
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                break child.wait().expect("wait for killed kbridge");
+            }
+            None => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let read = |ext: &str| std::fs::read_to_string(log.with_extension(ext)).unwrap_or_default();
+    (status.code(), read("out"), read("err"))
+}
+
+/// `kbridge_records_in_total{topic="TOPIC"}` scraped from the `/metrics`
+/// endpoint on `port`, or `None` while nothing is served or counted yet.
+pub fn records_in(port: u16, topic: &str) -> Option<f64> {
+    let text = http_get(port, "/metrics")?;
+    metric(
+        &text,
+        "kbridge_records_in_total",
+        &[&format!("topic=\"{topic}\"")],
+    )
+}

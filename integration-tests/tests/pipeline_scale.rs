@@ -1,0 +1,282 @@
+//! Scale-out: exactly-once `kbridge run` replicas in one consumer group
+//! (each with its own `--instance`, so their transactional ids differ) over
+//! a 4-partition input that keeps growing while they run. Two start; a
+//! third joins mid-stream and takes partitions; then one of the first two
+//! leaves with SIGTERM (a graceful leave: it must exit 0) and the other two
+//! take over its partitions. Once the committed offsets reach the input's
+//! end offsets the remaining two get SIGTERM too (exit 0), and the output,
+//! read through the marker-aware auditor (tansu shows aborted records to
+//! read_committed consumers), holds every input key exactly once.
+
+mod pipeline_common;
+
+use kbridge_integration_tests::{kafka_bootstrap, unique};
+use pipeline_common::{
+    audit, committed, create_topics, free_port, produce, records_in, sigterm,
+    spawn_kbridge_run_logged, unhex, wait_logged,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+const PARTITIONS: i32 = 4;
+const BATCH: i64 = 200;
+const BATCH_EVERY: Duration = Duration::from_millis(250);
+
+fn key(i: i64) -> String {
+    format!("k{i}")
+}
+
+fn partition_of(i: i64) -> i32 {
+    (i % i64::from(PARTITIONS)) as i32
+}
+
+/// Record `i` of batch-produced records `0..n`: partition `i % 4`, offset
+/// `i / 4`, so the end offsets follow from the count.
+fn end_offsets_of(n: i64) -> BTreeMap<i32, i64> {
+    (0..PARTITIONS)
+        .map(|p| (p, (0..n).filter(|i| partition_of(*i) == p).count() as i64))
+        .collect()
+}
+
+fn produce_range(topic: &str, from: i64, to: i64) {
+    produce(
+        topic,
+        (from..to).map(|i| (partition_of(i), key(i), format!("value-{i}").into_bytes())),
+    );
+}
+
+/// One replica: its process, metrics port and log files.
+struct Replica {
+    name: &'static str,
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Replica {
+    fn start(name: &'static str, dir: &Path, config: &str, instance: &str) -> Replica {
+        let port = free_port();
+        let file = dir.join(format!("{name}.toml"));
+        std::fs::write(&file, config.replace("@PORT@", &port.to_string())).unwrap();
+        let log = dir.join(name);
+        let child = spawn_kbridge_run_logged(&file, &["--instance", instance], &log);
+        Replica {
+            name,
+            child,
+            port,
+            log,
+        }
+    }
+
+    fn records_in(&self, topic: &str) -> f64 {
+        records_in(self.port, topic).unwrap_or(0.0)
+    }
+
+    /// Fails the test if the process is gone.
+    fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            let read = |ext: &str| {
+                std::fs::read_to_string(self.log.with_extension(ext)).unwrap_or_default()
+            };
+            panic!(
+                "replica {} exited early ({status})\nstdout: {}\nstderr: {}",
+                self.name,
+                read("out"),
+                read("err")
+            );
+        }
+    }
+
+    /// SIGTERM, then the exit code must be 0 with a shutdown summary.
+    fn stop(self) -> String {
+        sigterm(&self.child);
+        let (code, stdout, stderr) = wait_logged(self.child, &self.log, Duration::from_secs(60));
+        assert_eq!(
+            code,
+            Some(0),
+            "replica {} after SIGTERM\nstdout: {stdout}\nstderr: {stderr}",
+            self.name
+        );
+        assert!(
+            stdout.contains("ended by shutdown"),
+            "replica {}: {stdout}",
+            self.name
+        );
+        stdout.lines().last().unwrap_or_default().to_owned()
+    }
+}
+
+/// Polls `cond` every 100 ms while every replica keeps running; fails
+/// after `limit` naming `what`.
+fn wait_for(
+    what: &str,
+    limit: Duration,
+    replicas: &mut [&mut Replica],
+    mut cond: impl FnMut(&[&mut Replica]) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    while !cond(replicas) {
+        for r in replicas.iter_mut() {
+            r.assert_running();
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn exactly_once_output_stays_exact_when_a_replica_joins_and_another_leaves_mid_stream() {
+    let started = Instant::now();
+    let log = |what: &str| println!("  {:>5.1?}  {what}", started.elapsed());
+    let input = unique("scale-in");
+    let output = unique("scale-out");
+    let group = unique("scale-g");
+    let prefix = unique("scale-tx");
+    let dir = std::env::temp_dir().join(unique("scale"));
+    std::fs::create_dir_all(&dir).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(create_topics(&[(&input, PARTITIONS), (&output, 2)]));
+    let config = format!(
+        r#"
+shutdown_timeout = "20s"
+[kafka]
+brokers = ["{bootstrap}"]
+[consumer]
+group_id = "{group}"
+session_timeout = "6s"
+heartbeat_interval = "1s"
+[source]
+topics = ["{input}"]
+[codec.key]
+format = "bytes"
+[codec.value]
+format = "bytes"
+[sink]
+topic = "{output}"
+delivery_guarantee = "exactly_once"
+transactional_id_prefix = "{prefix}"
+[metrics]
+enabled = true
+listen = "127.0.0.1:@PORT@"
+"#,
+        bootstrap = kafka_bootstrap()
+    );
+
+    // some input before anyone runs, then a steady stream in batches
+    produce_range(&input, 0, 4 * BATCH);
+    let produced = Arc::new(AtomicI64::new(4 * BATCH));
+    let stop_producing = Arc::new(AtomicBool::new(false));
+    let producer = {
+        let (input, produced, stop) = (input.clone(), produced.clone(), stop_producing.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let from = produced.load(Ordering::SeqCst);
+                produce_range(&input, from, from + BATCH);
+                produced.store(from + BATCH, Ordering::SeqCst);
+                std::thread::sleep(BATCH_EVERY);
+            }
+        })
+    };
+
+    let mut a = Replica::start("a", &dir, &config, &unique("scale-a"));
+    let mut b = Replica::start("b", &dir, &config, &unique("scale-b"));
+    log("a and b started");
+    wait_for(
+        "a and b both read records",
+        Duration::from_secs(60),
+        &mut [&mut a, &mut b],
+        |r| r[0].records_in(&input) > 0.0 && r[1].records_in(&input) > 0.0,
+    );
+    log(&format!(
+        "a and b read: a {} in, b {} in; committed {:?}",
+        a.records_in(&input),
+        b.records_in(&input),
+        committed(&group, &input, PARTITIONS)
+    ));
+
+    let mut c = Replica::start("c", &dir, &config, &unique("scale-c"));
+    log("c started");
+    wait_for(
+        "c gets partitions and reads",
+        Duration::from_secs(60),
+        &mut [&mut a, &mut b, &mut c],
+        |r| r[2].records_in(&input) > 0.0,
+    );
+    log(&format!(
+        "c reads: a {} in, b {} in, c {} in",
+        a.records_in(&input),
+        b.records_in(&input),
+        c.records_in(&input)
+    ));
+
+    let a_in = a.records_in(&input);
+    let a_summary = a.stop();
+    log(&format!("a stopped by SIGTERM ({a_in} in): {a_summary}"));
+    let (b_at, c_at) = (b.records_in(&input), c.records_in(&input));
+    wait_for(
+        "b and c take over a's partitions and go on",
+        Duration::from_secs(60),
+        &mut [&mut b, &mut c],
+        |r| {
+            r[0].records_in(&input) + r[1].records_in(&input) > b_at + c_at + (8 * BATCH) as f64
+                && committed(&group, &input, PARTITIONS).values().sum::<i64>() > 0
+        },
+    );
+    stop_producing.store(true, Ordering::SeqCst);
+    producer.join().expect("producer thread");
+    let n = produced.load(Ordering::SeqCst);
+    let ends = end_offsets_of(n);
+    log(&format!(
+        "input complete: {n} records, end offsets {ends:?}"
+    ));
+
+    wait_for(
+        "committed offsets reach the input's end offsets",
+        Duration::from_secs(60),
+        &mut [&mut b, &mut c],
+        |_| committed(&group, &input, PARTITIONS) == ends,
+    );
+    log(&format!(
+        "all committed: b {} in, c {} in",
+        b.records_in(&input),
+        c.records_in(&input)
+    ));
+    let b_summary = b.stop();
+    let c_summary = c.stop();
+    log(&format!("b stopped: {b_summary}"));
+    log(&format!("c stopped: {c_summary}"));
+
+    assert_eq!(committed(&group, &input, PARTITIONS), ends);
+    let (records, summary) = audit(&output);
+    log(&format!("audit: {summary}"));
+    let written: Vec<String> = records.iter().map(|r| unhex(&r["key"])).collect();
+    let written_set: BTreeSet<String> = written.iter().cloned().collect();
+    let all: BTreeSet<String> = (0..n).map(key).collect();
+    let lost: Vec<&String> = all.difference(&written_set).take(10).collect();
+    assert!(
+        lost.is_empty(),
+        "lost {} records, e.g. {lost:?}",
+        all.len() - all.intersection(&written_set).count()
+    );
+    assert_eq!(written_set, all, "nothing but input keys in the output");
+    let mut seen = BTreeSet::new();
+    let repeated: Vec<&String> = written
+        .iter()
+        .filter(|k| !seen.insert(*k))
+        .take(10)
+        .collect();
+    assert!(
+        repeated.is_empty(),
+        "{} duplicates in the committed output, e.g. {repeated:?}",
+        written.len() - written_set.len()
+    );
+    assert_eq!(written.len() as i64, n);
+    let _ = std::fs::remove_dir_all(&dir);
+}
