@@ -13,8 +13,10 @@
 //! In both, the committed offsets end at the input's end offsets.
 //!
 //! The seed of the kill delays is printed; `CRASH_SEED=<n>` replays it.
-//! Each kill lands a random 0.3–2.5 s after the restarted run counted its
-//! first record (the group join after a kill takes several seconds on
+//! The second kill lands a random 0.3–2.5 s after the process start (in
+//! its start-up: group join, fencing and aborting the first run's open
+//! transaction); the others land a random 0.3–2.5 s after the run counted
+//! its first record (the group join after a kill takes several seconds on
 //! tansu, so a delay from the process start would mostly hit the join).
 //! The killed runs are throttled (few records in flight, a long linger) so
 //! that the kills land mid-stream on any machine; the last run is not.
@@ -33,6 +35,8 @@ use std::time::{Duration, Instant};
 const N: i64 = 5000;
 const PARTITIONS: i32 = 4;
 const KILLS: usize = 4;
+/// The run killed during its start-up rather than mid-stream.
+const STARTUP_KILL: usize = 1;
 
 fn key(i: i64) -> String {
     format!("k{i}")
@@ -219,7 +223,9 @@ fn crash_and_restart(guarantee: &'static str) {
     );
     let instance = unique("crash");
     let delays: Vec<Duration> = (0..KILLS).map(|_| rng.millis(300, 2500)).collect();
-    println!("  kill delays after the first record: {delays:?}");
+    println!(
+        "  kill delays (run {STARTUP_KILL} from its start, the others from their first record): {delays:?}"
+    );
 
     let mut last = BTreeMap::new();
     for (k, delay) in delays.iter().enumerate() {
@@ -229,22 +235,26 @@ fn crash_and_restart(guarantee: &'static str) {
             spawn_kbridge_run_logged(&s.config(true, port), &["--instance", &instance], &log);
         let spawned = Instant::now();
         let deadline = spawned + Duration::from_secs(60);
-        loop {
-            if records_in(port, &s.input).is_some_and(|n| n > 0.0) {
-                break;
-            }
+        let mut first_record = || -> bool {
             if let Some(status) = child.try_wait().unwrap() {
-                let (_, out, err) = wait_logged(child, &log, Duration::ZERO);
-                panic!("run {k} exited ({status}) before its first record\n{out}\n{err}");
+                panic!(
+                    "run {k} exited ({status}) before its first record (logs in {})",
+                    log.display()
+                );
             }
             assert!(
                 Instant::now() < deadline,
                 "run {k}: no record in 60 s (logs in {})",
                 log.display()
             );
-            std::thread::sleep(Duration::from_millis(20));
+            records_in(port, &s.input).is_some_and(|n| n > 0.0)
+        };
+        if k != STARTUP_KILL {
+            while !first_record() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
-        let first = spawned.elapsed();
+        let first = (k != STARTUP_KILL).then(|| spawned.elapsed());
         std::thread::sleep(*delay);
         let seen = records_in(port, &s.input).unwrap_or(0.0);
         assert!(
@@ -255,9 +265,12 @@ fn crash_and_restart(guarantee: &'static str) {
         let status = child.wait().unwrap();
         let offsets = committed(&s.group, &s.input, PARTITIONS);
         let total: i64 = offsets.values().sum();
+        let when = match first {
+            Some(first) => format!("first record {first:.1?} after start, SIGKILL {delay:?} later"),
+            None => format!("SIGKILL {delay:?} after start"),
+        };
         println!(
-            "  run {k}: first record {first:.1?} after start, SIGKILL {delay:?} later \
-             ({status}); {seen} records in; committed {offsets:?} (sum {total})"
+            "  run {k}: {when} ({status}); {seen} records in; committed {offsets:?} (sum {total})"
         );
         assert!(
             total < N,
