@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::types::RDKafkaRespErr;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{ClientContext, TopicPartitionList};
 
 use crate::offsets::TopicPartition;
@@ -105,7 +105,11 @@ impl ClientContext for SourceContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(client = %self.client_id, error = %error, "kafka consumer error: {reason}");
-        *lock(&self.last_error) = Some(reason.to_owned());
+        // "1/1 brokers are down" follows every connection failure: keep the
+        // failure itself (e.g. the TLS handshake error) as the explanation
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::AllBrokersDown) {
+            *lock(&self.last_error) = Some(reason.to_owned());
+        }
     }
 }
 

@@ -42,13 +42,17 @@ pub enum SourceError {
         source: KafkaError,
     },
     /// Topic metadata could not be read.
-    #[error("fetch metadata for {what}: {source}")]
+    #[error("fetch metadata for {what}: {source}{}", reason_suffix(reason))]
     FetchMetadata {
         /// Which topics were asked for.
         what: String,
         /// The librdkafka error.
         #[source]
         source: KafkaError,
+        /// librdkafka's last explanation of a broker connection failure
+        /// (e.g. which TLS check failed), if it gave one (boxed: keeps the
+        /// error small).
+        reason: Box<str>,
     },
     /// `subscribe` failed.
     #[error("subscribe to {subscription}: {source}")]

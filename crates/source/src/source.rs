@@ -343,6 +343,17 @@ impl KafkaSourceBuilder {
     }
 }
 
+/// librdkafka's explanation of the last connection failure. A blocking
+/// call (metadata) does not serve the client's event queue, so the error
+/// events it queued meanwhile are served here first (bounded: before the
+/// subscription there are no records to take).
+fn queued_error_reason(consumer: &BaseConsumer<SourceContext>) -> String {
+    for _ in 0..1024 {
+        let _ = consumer.poll(Duration::ZERO);
+    }
+    consumer.context().take_last_error()
+}
+
 /// Partitions that exist now, for the subscription.
 fn snapshot(
     consumer: &BaseConsumer<SourceContext>,
@@ -369,6 +380,7 @@ fn snapshot(
                     .map_err(|source| SourceError::FetchMetadata {
                         what: format!("topic {topic}"),
                         source,
+                        reason: queued_error_reason(consumer).into(),
                     })?;
                 add(&md, &|_| true);
             }
@@ -381,6 +393,7 @@ fn snapshot(
                 SourceError::FetchMetadata {
                     what: "all topics".into(),
                     source,
+                    reason: queued_error_reason(consumer).into(),
                 }
             })?;
             add(&md, &|name| re.is_match(name));
