@@ -475,10 +475,10 @@ fn copies_everything(broker: &TlsBroker, ssl: &str, client_cert: bool, guarantee
 }
 
 /// How long a pipeline whose TLS settings cannot work may take to give
-/// up: librdkafka retries a failed handshake like any connection failure,
-/// so `kbridge run` stops when the source's first metadata request times
-/// out (30 s), plus start-up.
-const GIVE_UP: Duration = Duration::from_secs(40);
+/// up: the source stops at the first TLS failure librdkafka reports (it
+/// would retry it like any connection failure until the 30 s metadata
+/// timeout), so start-up plus a handshake or two.
+const GIVE_UP: Duration = Duration::from_secs(10);
 
 /// Runs a pipeline whose TLS settings cannot work; it must exit non-zero
 /// within [`GIVE_UP`] with a final `error:` line. Returns that line.

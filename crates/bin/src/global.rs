@@ -72,8 +72,49 @@ pub fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error and its causes, `: `-separated, each said once
+/// ([`kbridge_metrics::events::ErrorChain`], which the logs use too).
+pub fn error_chain(error: &anyhow::Error) -> String {
+    kbridge_metrics::events::ErrorChain(error.as_ref()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    /// Like the library errors: the cause in the message and as `source()`.
+    #[derive(Debug)]
+    struct Wrapping {
+        source: std::io::Error,
+    }
+
+    impl std::fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "fetch metadata for topic t: {}", self.source)
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.source)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::other("handshake failed");
+        let e = anyhow::Error::new(Wrapping { source: io }).context("create kafka source");
+        assert_eq!(
+            error_chain(&e),
+            "create kafka source: fetch metadata for topic t: handshake failed"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_chain(&plain), "outer: inner");
     }
 }

@@ -30,19 +30,27 @@ pub trait Event: sealed::Sealed {
     fn emit(self, metrics: &Metrics);
 }
 
-/// Formats an error and its `source()` chain as `outer: inner: root`.
+/// Formats an error and its `source()` chain as `outer: inner: root`, each
+/// cause once (one already quoted in the message before it is skipped).
 #[derive(Clone, Copy)]
 pub struct ErrorChain<'a>(pub &'a (dyn StdError + 'a));
 
 impl fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
+        // Errors that put their cause into their own message (thiserror's
+        // `"...: {source}"`) would print it twice: a cause whose text is
+        // already part of what was written is left out.
+        let mut out = self.0.to_string();
         let mut source = self.0.source();
         while let Some(err) = source {
-            write!(f, ": {err}")?;
+            let text = err.to_string();
+            if !out.contains(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
             source = err.source();
         }
-        Ok(())
+        f.write_str(&out)
     }
 }
 

@@ -39,6 +39,9 @@ pub(crate) struct SourceContext {
     has_pending: AtomicBool,
     /// librdkafka's text for the latest error event (e.g. the TLS failure).
     last_error: Mutex<Option<String>>,
+    /// A TLS or authentication failure: configuration, not a passing
+    /// outage, so start-up gives up at once instead of retrying.
+    setup_error: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,6 +63,7 @@ impl SourceContext {
             pending: Mutex::new(VecDeque::new()),
             has_pending: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            setup_error: Mutex::new(None),
         }
     }
 
@@ -96,6 +100,11 @@ impl SourceContext {
     pub(crate) fn take_last_error(&self) -> String {
         lock(&self.last_error).take().unwrap_or_default()
     }
+
+    /// The TLS or authentication failure reported since the last call.
+    pub(crate) fn take_setup_error(&self) -> Option<String> {
+        lock(&self.setup_error).take()
+    }
 }
 
 impl ClientContext for SourceContext {
@@ -107,10 +116,25 @@ impl ClientContext for SourceContext {
         tracing::warn!(client = %self.client_id, error = %error, "kafka consumer error: {reason}");
         // "1/1 brokers are down" follows every connection failure: keep the
         // failure itself (e.g. the TLS handshake error) as the explanation
-        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::AllBrokersDown) {
+        let code = error.rdkafka_error_code();
+        if code != Some(RDKafkaErrorCode::AllBrokersDown) {
             *lock(&self.last_error) = Some(reason.to_owned());
         }
+        if is_setup_failure(code, reason) {
+            *lock(&self.setup_error) = Some(reason.to_owned());
+        }
     }
+}
+
+/// Whether a client error is a TLS or authentication failure (a wrong CA,
+/// a missing or refused client certificate, bad SASL credentials), which
+/// librdkafka retries like any broken connection but no retry will mend.
+pub(crate) fn is_setup_failure(code: Option<RDKafkaErrorCode>, reason: &str) -> bool {
+    matches!(
+        code,
+        Some(RDKafkaErrorCode::SSL | RDKafkaErrorCode::Authentication)
+    ) || reason.contains("SSL handshake failed")
+        || reason.contains("SSL routines")
 }
 
 /// Applies a rebalance directly (used while closing, when nobody polls for events).

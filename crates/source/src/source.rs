@@ -343,15 +343,38 @@ impl KafkaSourceBuilder {
     }
 }
 
-/// librdkafka's explanation of the last connection failure. A blocking
-/// call (metadata) does not serve the client's event queue, so the error
-/// events it queued meanwhile are served here first (bounded: before the
-/// subscription there are no records to take).
-fn queued_error_reason(consumer: &BaseConsumer<SourceContext>) -> String {
-    for _ in 0..1024 {
-        let _ = consumer.poll(Duration::ZERO);
+/// Topic metadata (`topic`, or all topics) within `timeout`, asked in
+/// slices of at most a second: between slices the error events librdkafka
+/// queued are served (a blocking call does not serve them), and a TLS or
+/// authentication failure among them ends the wait at once, naming the
+/// cause — librdkafka would retry it until the timeout. Only called before
+/// the subscription, when polling takes no records.
+fn fetch_metadata(
+    consumer: &BaseConsumer<SourceContext>,
+    topic: Option<&str>,
+    timeout: Duration,
+) -> Result<rdkafka::metadata::Metadata, SourceError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let err = match consumer.fetch_metadata(topic, left.min(Duration::from_secs(1))) {
+            Ok(md) => return Ok(md),
+            Err(e) => e,
+        };
+        for _ in 0..1024 {
+            let _ = consumer.poll(Duration::ZERO);
+        }
+        let setup = consumer.context().take_setup_error();
+        if setup.is_some() || Instant::now() >= deadline {
+            return Err(SourceError::FetchMetadata {
+                what: topic.map_or_else(|| "all topics".to_owned(), |t| format!("topic {t}")),
+                source: err,
+                reason: setup
+                    .unwrap_or_else(|| consumer.context().take_last_error())
+                    .into(),
+            });
+        }
     }
-    consumer.context().take_last_error()
 }
 
 /// Partitions that exist now, for the subscription.
@@ -375,13 +398,7 @@ fn snapshot(
     match subscription {
         Subscription::Topics(topics) => {
             for topic in topics {
-                let md = consumer
-                    .fetch_metadata(Some(topic), timeout)
-                    .map_err(|source| SourceError::FetchMetadata {
-                        what: format!("topic {topic}"),
-                        source,
-                        reason: queued_error_reason(consumer).into(),
-                    })?;
+                let md = fetch_metadata(consumer, Some(topic), timeout)?;
                 add(&md, &|_| true);
             }
         }
@@ -389,13 +406,7 @@ fn snapshot(
             let re = regex::Regex::new(p).map_err(|e| SourceError::Configure {
                 reason: e.to_string(),
             })?;
-            let md = consumer.fetch_metadata(None, timeout).map_err(|source| {
-                SourceError::FetchMetadata {
-                    what: "all topics".into(),
-                    source,
-                    reason: queued_error_reason(consumer).into(),
-                }
-            })?;
+            let md = fetch_metadata(consumer, None, timeout)?;
             add(&md, &|name| re.is_match(name));
         }
     }

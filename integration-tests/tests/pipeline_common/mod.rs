@@ -239,24 +239,36 @@ pub fn spawn_kbridge_run(config: &Path, args: &[&str]) -> Child {
         .expect("run kbridge (build it first: cargo build -p kbridge)")
 }
 
-/// Waits for a child with a time limit; kills it if it runs over.
+/// Waits for a child with a time limit; kills it if it runs over. Its
+/// stdout and stderr are read meanwhile (by threads), so a chatty child
+/// never blocks on a full pipe.
 pub fn wait_with_timeout(mut child: Child, timeout: Duration) -> (Option<i32>, String, String) {
+    fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + timeout;
-    loop {
+    let status = loop {
         match child.try_wait().expect("wait for kbridge") {
-            Some(_) => break,
+            Some(status) => break status,
             None if Instant::now() > deadline => {
                 let _ = child.kill();
-                break;
+                break child.wait().expect("wait for killed kbridge");
             }
             None => std::thread::sleep(Duration::from_millis(100)),
         }
-    }
-    let out = child.wait_with_output().expect("kbridge output");
+    };
     (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        status.code(),
+        stdout.join().expect("stdout reader"),
+        stderr.join().expect("stderr reader"),
     )
 }
 

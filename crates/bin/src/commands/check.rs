@@ -34,7 +34,7 @@ pub fn run(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
     // is reported as the registry check's failure.
     let (registry, registry_problem) = match super::schema::client(&config.schema_registry, &[]) {
         Ok(c) => (Some(c), None),
-        Err(e) => (None, Some(format!("{e:#}"))),
+        Err(e) => (None, Some(crate::global::error_chain(&e))),
     };
     let options = CheckOptions {
         join_group: !args.no_group_join,

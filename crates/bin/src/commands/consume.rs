@@ -130,7 +130,7 @@ pub fn run(global: &GlobalArgs, args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     ) {
         Ok(client) => Some(Arc::new(RegistryResolver::new(client)?)),
         Err(e) if key_format != DataFormat::Avro && value_format != DataFormat::Avro => {
-            tracing::warn!(error = %format!("{e:#}"), "no schema registry: Avro records are shown as base64");
+            tracing::warn!(error = %crate::global::error_chain(&e), "no schema registry: Avro records are shown as base64");
             None
         }
         Err(e) => return Err(e),
