@@ -16,6 +16,8 @@ use kbridge_config::Format;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
 /// Value format of `produce`.
@@ -85,8 +87,31 @@ fn value_format(args: &ProduceArgs, configured: Format) -> ValueFormat {
     }
 }
 
+/// Input lines read on their own thread, so that a Ctrl-C is seen while
+/// the input (a terminal, a pipe) is silent.
+fn read_lines(input: Box<dyn Read + Send>) -> Receiver<std::io::Result<String>> {
+    let (tx, rx) = sync_channel(4096);
+    std::thread::spawn(move || {
+        let mut reader = BufReader::with_capacity(1 << 16, input);
+        loop {
+            let mut line = String::new();
+            let item = match reader.read_line(&mut line) {
+                Ok(0) => return,
+                Ok(_) => Ok(line),
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            if tx.send(item).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// Produces every input line; exit 1 at the first invalid line (after
-/// flushing the records before it).
+/// flushing the records before it), 130 on Ctrl-C/SIGTERM (after flushing
+/// the records sent so far).
 pub fn run(global: &GlobalArgs, args: ProduceArgs) -> anyhow::Result<ExitCode> {
     let config = global.setup()?;
     let cluster = Cluster::from_config(&config).with_timeout(args.timeout);
@@ -132,35 +157,40 @@ pub fn run(global: &GlobalArgs, args: ProduceArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let encoder = LineEncoder::new(value, key);
 
-    let (input, size): (Box<dyn Read>, Option<u64>) = match &args.file {
+    let (input, size): (Box<dyn Read + Send>, Option<u64>) = match &args.file {
         Some(p) => {
             let f = std::fs::File::open(p).with_context(|| format!("open {}", p.display()))?;
             let size = f.metadata().ok().map(|m| m.len());
             (Box::new(f), size)
         }
-        None => (Box::new(std::io::stdin().lock()), None),
+        None => (Box::new(std::io::stdin()), None),
     };
-    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let lines = read_lines(input);
+    let interrupted = output::interrupt_flag();
     let mut producer = RecordProducer::new(&cluster, &args.topic, args.rate)?;
     let mut progress = Progress::new(size, if size.is_some() { "bytes" } else { "records" });
     let started = Instant::now();
-    let mut line = String::new();
     let mut line_no = 0u64;
     let mut bytes_read = 0u64;
     let mut failure = None;
+    let mut stopped = false;
     loop {
-        line.clear();
-        let n = match reader.read_line(&mut line) {
-            Ok(n) => n,
-            Err(e) => {
+        // Ctrl-C / SIGTERM: stop reading, deliver what was sent, say so
+        if interrupted.load(Ordering::Relaxed) {
+            stopped = true;
+            break;
+        }
+        let line = match lines.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(line)) => line,
+            Ok(Err(e)) => {
                 failure =
                     Some(anyhow::Error::new(e).context(format!("read input line {}", line_no + 1)));
                 break;
             }
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
         };
-        if n == 0 {
-            break;
-        }
+        let n = line.len();
         line_no += 1;
         bytes_read += n as u64;
         if line.trim().is_empty() {
@@ -189,7 +219,16 @@ pub fn run(global: &GlobalArgs, args: ProduceArgs) -> anyhow::Result<ExitCode> {
         });
     }
     progress.finish();
-    let flushed = producer.flush(config.producer.delivery_timeout);
+    // after an interrupt the user is waiting: deliver for at most 10 s
+    let flush_for = if stopped {
+        config
+            .producer
+            .delivery_timeout
+            .min(Duration::from_secs(10))
+    } else {
+        config.producer.delivery_timeout
+    };
+    let flushed = producer.flush(flush_for);
     let stats = producer.stats();
     if let Some(e) = failure {
         eprintln!(
@@ -199,6 +238,13 @@ pub fn run(global: &GlobalArgs, args: ProduceArgs) -> anyhow::Result<ExitCode> {
         return Err(e);
     }
     let stats = flushed?;
+    if stopped {
+        eprintln!(
+            "interrupted after input line {line_no}: {} record(s) produced to {}",
+            stats.delivered, args.topic
+        );
+        return Ok(ExitCode::from(130));
+    }
     let secs = started.elapsed().as_secs_f64();
     let schema = match encoder.value_encoding() {
         ValueEncoding::Avro { subject, id, .. } => {
