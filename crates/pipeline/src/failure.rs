@@ -262,7 +262,7 @@ mod tests {
         assert_eq!(ctx.exception_class.as_deref(), Some("UnknownSchema"));
         assert_eq!(
             ctx.message.as_deref(),
-            Some("resolve schema id 99: schema id 99 not found: schema id 99 not found")
+            Some("resolve schema id 99: schema id 99 not found")
         );
         assert_eq!(
             (ctx.partition, ctx.offset, ctx.attempt),

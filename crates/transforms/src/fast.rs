@@ -40,6 +40,8 @@ pub(crate) enum Node {
     Str(StrFn, Box<Node>, Box<Node>),
     Size(Box<Node>),
     Matches(Box<Node>, regex::Regex),
+    /// `s.upperAscii()` (`true`) or `s.lowerAscii()` (`false`).
+    AsciiCase(bool, Box<Node>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -273,6 +275,9 @@ pub(crate) fn compile(e: &IdedExpr) -> Option<Node> {
                     _ => return None,
                 },
                 ("size", Some(target)) if args.is_empty() => Node::Size(Box::new(compile(target)?)),
+                (f @ ("upperAscii" | "lowerAscii"), Some(target)) if args.is_empty() => {
+                    Node::AsciiCase(f == "upperAscii", Box::new(compile(target)?))
+                }
                 ("matches", Some(target)) => match args.as_slice() {
                     [
                         IdedExpr {
@@ -513,6 +518,23 @@ impl Node {
                 }
                 _ => Err(GiveUp),
             },
+            Node::AsciiCase(upper, t) => match t.eval(record)? {
+                Fv::Str(s) => {
+                    let unchanged = if *upper {
+                        !s.bytes().any(|b| b.is_ascii_lowercase())
+                    } else {
+                        !s.bytes().any(|b| b.is_ascii_uppercase())
+                    };
+                    Ok(Fv::Str(if unchanged {
+                        s
+                    } else if *upper {
+                        Cow::Owned(s.to_ascii_uppercase())
+                    } else {
+                        Cow::Owned(s.to_ascii_lowercase())
+                    }))
+                }
+                _ => Err(GiveUp),
+            },
             Node::Str(f, t, a) => match (t.eval(record)?, a.eval(record)?) {
                 (Fv::Str(t), Fv::Str(a)) => Ok(Fv::Bool(match f {
                     StrFn::StartsWith => t.starts_with(&*a),
@@ -645,6 +667,11 @@ mod tests {
         "timestamp == null",
         "value.t",
         "value.lt > value.t",
+        "value.s.upperAscii()",
+        "value.s.lowerAscii() == 'abc'",
+        "value.e.lowerAscii()",
+        "value.n.upperAscii()",
+        "value.i.upperAscii()",
     ];
 
     /// Wherever the fast path answers, the interpreter gives the same answer.

@@ -21,6 +21,14 @@ pub(crate) fn write_long(out: &mut Vec<u8>, v: i64) {
     out.push(n as u8);
 }
 
+/// Field names are interned (`crate::intern`): a decoded field and the
+/// schema's field usually share one allocation, so compare addresses
+/// before bytes.
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
 #[inline]
 fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
     write_long(out, b.len() as i64);
@@ -248,8 +256,11 @@ impl SchemaGraph {
                 };
                 for (i, f) in r.fields.iter().enumerate() {
                     let found = match fields.get(i) {
-                        Some(x) if x.name == f.name => Some(&x.value),
-                        _ => fields.iter().find(|x| x.name == f.name).map(|x| &x.value),
+                        Some(x) if same_name(&x.name, f.name) => Some(&x.value),
+                        _ => fields
+                            .iter()
+                            .find(|x| same_name(&x.name, f.name))
+                            .map(|x| &x.value),
                     };
                     let res = match (found, &f.default) {
                         (Some(x), _) => self.write(f.node, x, out, depth + 1),

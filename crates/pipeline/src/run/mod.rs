@@ -1033,6 +1033,9 @@ impl Core {
             }
             self.sink
                 .poll_deliveries(Duration::from_millis(1), &mut self.reports);
+            // a wait is when the clock moves: let housekeeping (transaction
+            // age, commits) see it even while every poll returns a record
+            self.now = Instant::now();
             if let Mode::Alo(_) = self.mode {
                 self.alo_reports(src)?;
             }
