@@ -46,6 +46,7 @@ mod client;
 pub mod consume;
 pub mod dlq;
 mod error;
+mod incremental;
 pub mod lag;
 pub mod produce;
 mod resolver;

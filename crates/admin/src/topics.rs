@@ -1,14 +1,14 @@
 //! Topic administration: list, describe (leaders, replicas, ISR, configs),
 //! create (with [`Preset`]s that flags override), delete, alter configs.
 //!
-//! Broker support differs: tansu answers CreateTopics, DeleteTopics,
-//! Metadata and DescribeConfigs (only the entries set on the topic) but not
-//! the legacy AlterConfigs request that rdkafka 0.39 sends, nor
-//! CreatePartitions; [`alter_topic_config`] then fails with the broker's
-//! "not supported" reason.
+//! Configs are changed with IncrementalAlterConfigs (KIP-339, through
+//! librdkafka's C API: rdkafka 0.39 wraps only the legacy AlterConfigs,
+//! which tansu and Kafka 4 do not answer). tansu answers CreateTopics,
+//! DeleteTopics, Metadata, DescribeConfigs (only the entries set on the
+//! topic) and IncrementalAlterConfigs, but not CreatePartitions.
 
-use crate::{AdminError, Cluster};
-use rdkafka::admin::{AlterConfig, ConfigSource, NewTopic, ResourceSpecifier, TopicReplication};
+use crate::{AdminError, Cluster, incremental};
+use rdkafka::admin::{ConfigSource, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -485,10 +485,9 @@ pub fn merge_configs(
     next
 }
 
-/// Sets and removes topic-level configs. AlterConfigs replaces the whole
-/// topic-level set, so the current topic-level entries are read first and
-/// sent back with the changes (what `kafka-configs --alter` did before
-/// incremental alters).
+/// Sets and removes topic-level configs with one IncrementalAlterConfigs
+/// request (what `kafka-configs --alter` sends): only the named keys
+/// change. `before` and `after` are the topic-level entries around it.
 pub async fn alter_topic_config(
     cluster: &Cluster,
     topic: &str,
@@ -504,23 +503,18 @@ pub async fn alter_topic_config(
         .collect();
     let after = merge_configs(&before, set, delete);
     let admin = cluster.admin_client()?;
-    let mut alter = AlterConfig::new(ResourceSpecifier::Topic(topic));
-    for (k, v) in &after {
-        alter = alter.set(k, v);
-    }
-    let fail = |reason: String| AdminError::AlterConfigs {
-        topic: topic.to_string(),
-        reason,
-    };
-    let results = admin
-        .alter_configs([&alter], &cluster.admin_options())
-        .await
-        .map_err(|e| fail(admin_reason(&e)))?;
-    match results.into_iter().next() {
-        Some(Ok(_)) => Ok(AlteredConfig { before, after }),
-        Some(Err((_, code))) => Err(fail(code.to_string())),
-        None => Err(fail("the broker returned no result".to_string())),
-    }
+    let ops: Vec<incremental::Op<'_>> = set
+        .iter()
+        .map(|(k, v)| incremental::Op::Set(k, v))
+        .chain(delete.iter().map(|k| incremental::Op::Delete(k)))
+        .collect();
+    incremental::alter_topic(&admin, topic, &ops, cluster.timeout()).map_err(|reason| {
+        AdminError::AlterConfigs {
+            topic: topic.to_string(),
+            reason,
+        }
+    })?;
+    Ok(AlteredConfig { before, after })
 }
 
 #[cfg(test)]

@@ -94,7 +94,6 @@ fn ids(v: &[i32]) -> String {
     v.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// Runs one `topics` subcommand.
 /// Lets `topics create` and `topics alter-config` take topic configs as
 /// `--config KEY=VALUE`, the spelling of Kafka's own `kafka-topics.sh`.
 /// `--config`/`-c` is also the global configuration-file flag, so after
@@ -138,6 +137,7 @@ pub fn topic_config_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsStr
     out
 }
 
+/// Runs one `topics` subcommand.
 pub fn run(global: &GlobalArgs, args: TopicsArgs) -> anyhow::Result<ExitCode> {
     let config = global.setup()?;
     let cluster = Cluster::from_config(&config).with_timeout(args.timeout);
@@ -300,6 +300,11 @@ pub fn run(global: &GlobalArgs, args: TopicsArgs) -> anyhow::Result<ExitCode> {
                     .keys()
                     .filter(|k| !altered.after.contains_key(*k))
                 {
+                    println!("  {k} removed");
+                }
+                // brokers that report every entry as a default (tansu) give
+                // no "before": still say what was asked to go
+                for k in delete.iter().filter(|k| !altered.before.contains_key(*k)) {
                     println!("  {k} removed");
                 }
             }
