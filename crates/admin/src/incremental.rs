@@ -1,9 +1,9 @@
 //! IncrementalAlterConfigs (KIP-339) through librdkafka's C API.
 //!
 //! rdkafka 0.39 wraps only the legacy AlterConfigs request, which replaces
-//! a topic's whole config set and which newer brokers (and tansu) no longer
-//! answer. librdkafka has the incremental request; this module calls it on
-//! the admin client's handle, with a private result queue.
+//! a topic's whole config set, is deprecated by KIP-339 and is not answered
+//! by tansu. librdkafka has the incremental request; this module calls it
+//! on the admin client's handle, with a private result queue.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString, c_char};

@@ -3,9 +3,10 @@
 //!
 //! Configs are changed with IncrementalAlterConfigs (KIP-339, through
 //! librdkafka's C API: rdkafka 0.39 wraps only the legacy AlterConfigs,
-//! which tansu and Kafka 4 do not answer). tansu answers CreateTopics,
-//! DeleteTopics, Metadata, DescribeConfigs (only the entries set on the
-//! topic) and IncrementalAlterConfigs, but not CreatePartitions.
+//! which replaces the whole set and which tansu does not answer). tansu
+//! answers CreateTopics, DeleteTopics, Metadata, DescribeConfigs (only the
+//! entries set on the topic) and IncrementalAlterConfigs, but not
+//! CreatePartitions.
 
 use crate::{AdminError, Cluster, incremental};
 use rdkafka::admin::{ConfigSource, NewTopic, ResourceSpecifier, TopicReplication};
