@@ -3,7 +3,7 @@
 //! objects), written to stderr so stdout stays for command output. Records
 //! of the `log` crate (rdkafka's) are captured too.
 
-use anyhow::Context;
+use anyhow::anyhow;
 use kbridge_config::{LogFormat, LoggingConfig};
 
 /// Installs the global subscriber (`kbridge_metrics::init_tracing`, which
@@ -14,6 +14,10 @@ pub fn init(config: &LoggingConfig) -> anyhow::Result<()> {
         LogFormat::Pretty => kbridge_metrics::LogFormat::Pretty,
         LogFormat::Json => kbridge_metrics::LogFormat::Json,
     };
-    kbridge_metrics::init_tracing(format, &config.level)
-        .with_context(|| format!("cannot start logging (logging.level `{}`)", config.level))
+    kbridge_metrics::init_tracing(format, &config.level).map_err(|e| match e {
+        kbridge_metrics::MetricsError::InvalidLogFilter { source, .. } => {
+            anyhow!("invalid logging.level `{}`: {source}", config.level)
+        }
+        other => anyhow::Error::new(other).context("cannot start logging"),
+    })
 }
