@@ -109,6 +109,8 @@ pub use load::{EnvVars, LoadOptions};
 pub use observability::{LogFormat, LoggingConfig, MetricsConfig};
 pub use registry::SchemaRegistryConfig;
 pub use secret::Secret;
+/// "Did you mean" helpers that other crates' configuration messages share.
+pub use serde_util::{closest, one_of};
 pub use sink::{DeadLetterConfig, DeliveryGuarantee, SinkConfig, Tolerance};
 pub use source::{
     OffsetReset, PartitionOffsets, SourceConfig, StartingOffsets, StopOffsets, Timestamp,

@@ -8,10 +8,7 @@ use std::fmt;
 
 /// The closest candidate to `word` (case-insensitive Jaro-Winkler), if it
 /// is close enough to be a likely typo.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let word = word.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -22,7 +19,7 @@ pub(crate) fn closest<'a>(
 }
 
 /// "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
-pub(crate) fn one_of(values: &[&str]) -> String {
+pub fn one_of(values: &[&str]) -> String {
     match values {
         [] => "nothing".to_string(),
         [one] => format!("`{one}`"),

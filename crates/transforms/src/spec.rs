@@ -8,33 +8,7 @@ use crate::error::{Label, Problem};
 use crate::expr::Expr;
 use crate::path::FieldPath;
 
-/// The closest candidate to `word` (case-insensitive Jaro-Winkler), if it
-/// is close enough to be a likely typo.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let word = word.to_ascii_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(&word, &c.to_ascii_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
-/// "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
-pub(crate) fn one_of(values: &[&str]) -> String {
-    match values {
-        [] => "nothing".to_string(),
-        [one] => format!("`{one}`"),
-        [a, b] => format!("`{a}` or `{b}`"),
-        many => {
-            let quoted: Vec<String> = many.iter().map(|v| format!("`{v}`")).collect();
-            format!("one of {}", quoted.join(", "))
-        }
-    }
-}
+pub(crate) use kbridge_config::{closest, one_of};
 
 /// A transform table being read.
 pub(crate) struct Spec<'t> {
