@@ -25,11 +25,12 @@ use kbridge_source::{KafkaSource, PartitionOffsets, StopOffsets, TopicPartition}
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-type Mock = MockCluster<'static, DefaultProducerContext>;
+mod common;
+use common::Mock;
 
 const PARTITIONS: i32 = 2;
 
@@ -145,17 +146,8 @@ fn check(fail: &[u32]) -> Box<Check> {
     })
 }
 
-/// Runs the pipeline on its own thread with a time limit.
 fn run(p: Pipeline) -> Result<Summary, PipelineError> {
-    let stop = p.shutdown_handle();
-    let handle = p.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while !handle.is_finished() {
-        assert!(Instant::now() < deadline, "pipeline did not finish");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    drop(stop);
-    handle.join().expect("pipeline thread")
+    common::run_to_end(p, Duration::from_secs(90))
 }
 
 #[derive(Debug)]
@@ -210,21 +202,7 @@ fn context(r: &Rec) -> ErrorContext {
 }
 
 fn committed(mock: &Mock) -> BTreeMap<i32, i64> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", mock.bootstrap_servers())
-        .set("group.id", "g")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition("in", p);
-    }
-    c.committed_offsets(tpl, Duration::from_secs(10))
-        .unwrap()
-        .elements()
-        .iter()
-        .filter_map(|e| e.offset().to_raw().map(|o| (e.partition(), o)))
-        .collect()
+    common::committed(mock, "g", "in", PARTITIONS)
 }
 
 fn all_committed(n: u32) -> BTreeMap<i32, i64> {

@@ -27,11 +27,12 @@ use kbridge_source::{KafkaSource, PartitionOffsets, StopOffsets, TopicPartition}
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-type Mock = MockCluster<'static, DefaultProducerContext>;
+mod common;
+use common::Mock;
 
 const N: u32 = 3000;
 const BROKERS: i32 = 3;
@@ -225,21 +226,7 @@ fn read_keys(mock: &Mock, want: usize) -> Vec<String> {
 }
 
 fn committed(mock: &Mock, group: &str) -> BTreeMap<i32, i64> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", mock.bootstrap_servers())
-        .set("group.id", group)
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition("in", p);
-    }
-    c.committed_offsets(tpl, Duration::from_secs(10))
-        .unwrap()
-        .elements()
-        .iter()
-        .filter_map(|e| e.offset().to_raw().map(|o| (e.partition(), o)))
-        .collect()
+    common::committed(mock, group, "in", PARTITIONS)
 }
 
 /// The checks every fault test makes once the pipeline is done.

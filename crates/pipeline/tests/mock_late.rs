@@ -15,10 +15,11 @@ use kbridge_source::{KafkaSource, StopOffsets, TopicPartition};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-type Mock = MockCluster<'static, DefaultProducerContext>;
+mod common;
+use common::Mock;
 
 /// (key, event time in ms) in the order they are written.
 const READINGS: &[(&str, i64)] = &[
@@ -88,13 +89,7 @@ fn run(mock: &Mock, late: LatePolicy) -> Summary {
         .commit_interval(Duration::from_millis(50))
         .build()
         .unwrap();
-    let handle = pipeline.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !handle.is_finished() {
-        assert!(Instant::now() < deadline, "pipeline did not finish");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    handle.join().expect("pipeline thread").expect("pipeline")
+    common::run_to_end(pipeline, Duration::from_secs(60)).expect("pipeline")
 }
 
 /// (key, value, timestamp) of every record in `topic`, read until `want`
