@@ -710,7 +710,9 @@ impl KafkaSource {
         {
             return Ok(Some(ev));
         }
-        let deadline = Instant::now() + timeout;
+        // no clock read for a poll that must not wait (the pipeline's
+        // common case: records already fetched)
+        let deadline = (!timeout.is_zero()).then(|| Instant::now() + timeout);
         loop {
             if self.bounded() && self.state.borrow().all_finished() {
                 // Serve events (a rebalance may still come) without
@@ -733,7 +735,9 @@ impl KafkaSource {
                 }
                 continue;
             }
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.map_or(Duration::ZERO, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
             match self.consumer.poll(remaining) {
                 Some(Ok(m)) => {
                     if let Admit::Deliver = self.admit(&m)? {
@@ -751,7 +755,7 @@ impl KafkaSource {
                             continue;
                         }
                     }
-                    if Instant::now() >= deadline {
+                    if deadline.is_none_or(|d| Instant::now() >= d) {
                         return Ok(None);
                     }
                 }
