@@ -97,13 +97,6 @@ pub enum DeliveryReports {
     FailuresOnly,
 }
 
-/// The slice of the short waits for delivery reports (flush, a full
-/// queue, an abort): a sleep between non-blocking polls.
-const SHORT_WAIT: Duration = Duration::from_micros(200);
-/// From this timeout on, [`KafkaSink::poll_deliveries`] lets librdkafka
-/// block (its last millisecond still spins, see `serve_reports`).
-const POLL_BLOCKING_FROM: Duration = Duration::from_millis(5);
-
 /// Options librdkafka gets unless the passthrough overrides them.
 const DEFAULTS: &[(&str, &str)] = &[];
 
@@ -655,7 +648,7 @@ impl KafkaSink {
                             waited: since.elapsed(),
                         });
                     }
-                    self.serve_reports(SHORT_WAIT);
+                    self.producer.poll(Duration::from_millis(1));
                 }
                 Err((source, _)) => {
                     return Err(SinkError::Send {
@@ -673,29 +666,8 @@ impl KafkaSink {
     /// at most one ready event (one produce response, usually a whole batch
     /// of reports): call it every few hundred sends in a hot loop.
     pub fn poll_deliveries(&self, timeout: Duration, out: &mut Vec<Delivery>) -> usize {
-        self.serve_reports(timeout);
+        self.producer.poll(timeout);
         self.take_deliveries(out)
-    }
-
-    /// Serves delivery reports, waiting up to `timeout` for them.
-    ///
-    /// rdkafka 0.39's `poll(t)` loops until `t` has passed and hands
-    /// librdkafka the time left in whole milliseconds, rounded down: its
-    /// last millisecond is a busy loop, and a 1 ms poll is nothing but one
-    /// (measured: most of the pipeline thread's time in a transaction
-    /// commit, taken from the broker on a small machine). Short waits here
-    /// sleep between non-blocking polls instead and return early.
-    fn serve_reports(&self, timeout: Duration) {
-        self.producer.poll(Duration::ZERO);
-        if timeout.is_zero() {
-            return;
-        }
-        if timeout < POLL_BLOCKING_FROM {
-            std::thread::sleep(timeout.min(SHORT_WAIT));
-            self.producer.poll(Duration::ZERO);
-        } else {
-            self.producer.poll(timeout);
-        }
     }
 
     /// Appends the delivery reports served so far (by `send`, `flush`, ...) to `out`.
@@ -732,7 +704,7 @@ impl KafkaSink {
                     timeout,
                 });
             }
-            self.serve_reports(SHORT_WAIT);
+            self.producer.poll(Duration::from_millis(1));
         }
         Ok(())
     }
@@ -816,7 +788,7 @@ impl KafkaSink {
         // then serve the reports of what is in flight.
         self.producer.purge(PurgeConfig::default().queue());
         while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
-            self.serve_reports(SHORT_WAIT);
+            self.producer.poll(Duration::from_millis(1));
         }
         loop {
             let left = deadline
@@ -831,7 +803,7 @@ impl KafkaSink {
                 Err(KafkaError::Transaction(e))
                     if e.is_retriable() && Instant::now() < deadline =>
                 {
-                    self.serve_reports(SHORT_WAIT);
+                    self.producer.poll(Duration::from_millis(1));
                 }
                 Err(e) => return Err(err(e)),
             }
