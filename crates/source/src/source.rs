@@ -710,9 +710,7 @@ impl KafkaSource {
         {
             return Ok(Some(ev));
         }
-        // no clock read for a poll that must not wait (the pipeline's
-        // common case: records already fetched)
-        let deadline = (!timeout.is_zero()).then(|| Instant::now() + timeout);
+        let deadline = Instant::now() + timeout;
         loop {
             if self.bounded() && self.state.borrow().all_finished() {
                 // Serve events (a rebalance may still come) without
@@ -735,9 +733,7 @@ impl KafkaSource {
                 }
                 continue;
             }
-            let remaining = deadline.map_or(Duration::ZERO, |d| {
-                d.saturating_duration_since(Instant::now())
-            });
+            let remaining = deadline.saturating_duration_since(Instant::now());
             match self.consumer.poll(remaining) {
                 Some(Ok(m)) => {
                     if let Admit::Deliver = self.admit(&m)? {
@@ -755,7 +751,7 @@ impl KafkaSource {
                             continue;
                         }
                     }
-                    if deadline.is_none_or(|d| Instant::now() >= d) {
+                    if Instant::now() >= deadline {
                         return Ok(None);
                     }
                 }
