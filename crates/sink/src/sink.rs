@@ -100,6 +100,21 @@ pub enum DeliveryReports {
 /// Options librdkafka gets unless the passthrough overrides them.
 const DEFAULTS: &[(&str, &str)] = &[];
 
+/// Options an exactly-once sink gets instead of [`DEFAULTS`] unless the
+/// passthrough overrides them.
+///
+/// `connections.max.idle.ms`: librdkafka 2.12 (the one rdkafka 0.39
+/// bundles) can block `send_offsets_to_transaction` forever, past its
+/// timeout, after the group coordinator's broker left the cluster metadata
+/// and came back (a broker restart): the offset request waits on the
+/// forgotten broker object and is woken only by some broker connection
+/// going up or down (librdkafka issues #5511 and #5456, fixes not
+/// released). Closing connections idle for 10 s makes that happen while
+/// the pipeline waits, and the request finds the coordinator again.
+/// Connections that carry records are never idle that long; an idle one
+/// is opened again when next needed.
+const EXACTLY_ONCE_DEFAULTS: &[(&str, &str)] = &[("connections.max.idle.ms", "10000")];
+
 /// Builds a [`KafkaSink`]. Bootstrap servers are required.
 #[derive(Clone)]
 pub struct KafkaSinkBuilder {
@@ -329,7 +344,11 @@ impl KafkaSinkBuilder {
         if let Some(sec) = &self.security {
             typed.extend(sec.to_pairs().map_err(bad)?);
         }
-        client::merge(DEFAULTS, &typed, &self.options).map_err(bad)
+        let defaults = match self.guarantee {
+            DeliveryGuarantee::ExactlyOnce { .. } => EXACTLY_ONCE_DEFAULTS,
+            DeliveryGuarantee::AtLeastOnce => DEFAULTS,
+        };
+        client::merge(defaults, &typed, &self.options).map_err(bad)
     }
 
     /// Creates the producer; for exactly-once also runs `init_transactions`,
@@ -868,6 +887,24 @@ mod tests {
         assert_eq!(s["transactional.id"], "kbridge-orders-host-3");
         assert_eq!(s["transaction.timeout.ms"], "30000");
         assert_eq!(s["enable.idempotence"], "true");
+    }
+
+    #[test]
+    fn exactly_once_closes_idle_connections_unless_told_otherwise() {
+        // the librdkafka send_offsets_to_transaction hang mitigation
+        let eos = base().exactly_once("kbridge-orders", "host-3");
+        assert_eq!(eos.settings().unwrap()["connections.max.idle.ms"], "10000");
+        let s = eos
+            .option("connections.max.idle.ms", "0")
+            .settings()
+            .unwrap();
+        assert_eq!(s["connections.max.idle.ms"], "0");
+        assert!(
+            !base()
+                .settings()
+                .unwrap()
+                .contains_key("connections.max.idle.ms")
+        );
     }
 
     #[test]

@@ -577,3 +577,69 @@ fn eos_copy_with_injected_errors_commits_each_record_once() {
         .collect();
     assert_eq!(got, want.into_iter().collect());
 }
+
+/// librdkafka 2.12 can block `send_offsets_to_transaction` forever, past
+/// its timeout, when the group coordinator's broker dropped out of the
+/// metadata and came back (a broker restart): librdkafka issues #5511 and
+/// #5456. The exactly-once sink closes idle connections after 10 s by
+/// default, which wakes the request up. Here broker 2, the group
+/// coordinator, restarts between two transactions; the second commit must
+/// still go through (with `connections.max.idle.ms=0` it never returns).
+#[test]
+fn eos_commit_reaches_a_group_coordinator_that_restarted() {
+    use rdkafka::mocking::MockCoordinator;
+    let mock = cluster(&[("in", 1), ("out", 1)]);
+    mock.partition_leader("in", 0, Some(1)).unwrap();
+    mock.partition_leader("out", 0, Some(1)).unwrap();
+    mock.coordinator(MockCoordinator::Group("g-restart".into()), 2)
+        .unwrap();
+    mock.coordinator(MockCoordinator::Transaction("kb-restart-1".into()), 3)
+        .unwrap();
+    let s = sink(&mock)
+        .topic("out")
+        .exactly_once("kb-restart", "1")
+        .build()
+        .unwrap();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", mock.bootstrap_servers())
+        .set("group.id", "g-restart")
+        .create()
+        .unwrap();
+    let gm = consumer.group_metadata().expect("group metadata");
+    // one record and the offset of input record `o` in one transaction
+    fn transaction(
+        s: &KafkaSink,
+        gm: &rdkafka::consumer::ConsumerGroupMetadata,
+        o: i64,
+    ) -> Result<(), kbridge_sink::SinkError> {
+        let key = format!("k{o}");
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset("in", 0, Offset::Offset(o))
+            .unwrap();
+        s.begin_transaction()?;
+        s.send(OutRecord::new().key(key.as_bytes()).value(b"v"), 0)?;
+        s.commit_with_offsets(&offsets, gm)
+    }
+    transaction(&s, &gm, 1).expect("first transaction");
+    // The restart: the sink's connection to broker 2 breaks, its metadata
+    // refresh then lists brokers 1 and 3 only, and broker 2 comes back.
+    mock.broker_down(2).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    mock.broker_up(2).unwrap();
+    let (done, result) = std::sync::mpsc::channel();
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        let _ = done.send(transaction(&s, &gm, 2).map_err(|e| e.to_string()));
+    });
+    match result.recv_timeout(Duration::from_secs(60)) {
+        Ok(r) => r.expect("second transaction"),
+        Err(_) => panic!("the commit after the coordinator restart hung for 60 s"),
+    }
+    eprintln!(
+        "second transaction committed {:?} after the restart",
+        started.elapsed()
+    );
+    let got = keys(&read_topic(&mock, "out", true, 2));
+    assert_eq!(got, vec!["k1".to_owned(), "k2".to_owned()]);
+}
