@@ -97,6 +97,13 @@ pub enum DeliveryReports {
     FailuresOnly,
 }
 
+/// The slice of the short waits for delivery reports (flush, a full
+/// queue, an abort): a sleep between non-blocking polls.
+const SHORT_WAIT: Duration = Duration::from_micros(200);
+/// From this timeout on, [`KafkaSink::poll_deliveries`] lets librdkafka
+/// block (its last millisecond still spins, see `serve_reports`).
+const POLL_BLOCKING_FROM: Duration = Duration::from_millis(5);
+
 /// Options librdkafka gets unless the passthrough overrides them.
 const DEFAULTS: &[(&str, &str)] = &[];
 
@@ -667,7 +674,7 @@ impl KafkaSink {
                             waited: since.elapsed(),
                         });
                     }
-                    self.producer.poll(Duration::from_millis(1));
+                    self.serve_reports(SHORT_WAIT);
                 }
                 Err((source, _)) => {
                     return Err(SinkError::Send {
@@ -685,8 +692,29 @@ impl KafkaSink {
     /// at most one ready event (one produce response, usually a whole batch
     /// of reports): call it every few hundred sends in a hot loop.
     pub fn poll_deliveries(&self, timeout: Duration, out: &mut Vec<Delivery>) -> usize {
-        self.producer.poll(timeout);
+        self.serve_reports(timeout);
         self.take_deliveries(out)
+    }
+
+    /// Serves delivery reports, waiting up to `timeout` for them.
+    ///
+    /// rdkafka 0.39's `poll(t)` loops until `t` has passed and hands
+    /// librdkafka the time left in whole milliseconds, rounded down: its
+    /// last millisecond is a busy loop, and a 1 ms poll is nothing but one
+    /// (measured: most of the pipeline thread's time in a transaction
+    /// commit, taken from the broker on a small machine). Short waits here
+    /// sleep between non-blocking polls instead and return early.
+    fn serve_reports(&self, timeout: Duration) {
+        self.producer.poll(Duration::ZERO);
+        if timeout.is_zero() {
+            return;
+        }
+        if timeout < POLL_BLOCKING_FROM {
+            std::thread::sleep(timeout.min(SHORT_WAIT));
+            self.producer.poll(Duration::ZERO);
+        } else {
+            self.producer.poll(timeout);
+        }
     }
 
     /// Appends the delivery reports served so far (by `send`, `flush`, ...) to `out`.
@@ -723,7 +751,7 @@ impl KafkaSink {
                     timeout,
                 });
             }
-            self.producer.poll(Duration::from_millis(1));
+            self.serve_reports(SHORT_WAIT);
         }
         Ok(())
     }
@@ -807,7 +835,7 @@ impl KafkaSink {
         // then serve the reports of what is in flight.
         self.producer.purge(PurgeConfig::default().queue());
         while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
-            self.producer.poll(Duration::from_millis(1));
+            self.serve_reports(SHORT_WAIT);
         }
         loop {
             let left = deadline
@@ -822,7 +850,7 @@ impl KafkaSink {
                 Err(KafkaError::Transaction(e))
                     if e.is_retriable() && Instant::now() < deadline =>
                 {
-                    self.producer.poll(Duration::from_millis(1));
+                    self.serve_reports(SHORT_WAIT);
                 }
                 Err(e) => return Err(err(e)),
             }
