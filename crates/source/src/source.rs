@@ -1258,6 +1258,29 @@ impl KafkaSource {
         }
     }
 
+    /// Declares the records before `offsets` (next offsets to read, as a
+    /// transaction commits them) durable and committed, when records after
+    /// them were already returned and are not: for those partitions
+    /// [`KafkaSource::rewind`] goes back to `offsets`; partitions not in
+    /// `offsets` keep their uncommitted records. With everything returned
+    /// committed this is [`KafkaSource::mark_committed`].
+    pub fn mark_committed_up_to(&self, offsets: &TopicPartitionList) {
+        for p in &mut self.state.borrow_mut().parts {
+            let Some(c) = offsets
+                .find_partition(&p.tp.topic, p.tp.partition)
+                .and_then(|e| e.offset().to_raw())
+            else {
+                continue;
+            };
+            if p.next.is_some_and(|n| n > c) {
+                p.first_uncommitted = Some(c);
+            } else {
+                p.first_uncommitted = None;
+                p.next = None;
+            }
+        }
+    }
+
     /// Seeks every partition back to the first record returned since the
     /// last [`KafkaSource::mark_committed`] (after an aborted transaction),
     /// so those records are read again. Returns how many partitions moved.

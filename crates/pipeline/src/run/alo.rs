@@ -195,13 +195,16 @@ impl Core {
                 continue;
             }
             last = Some(part);
-            let p = self.parts.get(part);
+            let p = self.parts.get_mut(part);
             if p.live {
+                // its records in a batch not yet handled come again
+                p.generation = p.generation.wrapping_add(1);
                 let tp = p.tp.clone();
                 src.seek(&tp, offset)
                     .map_err(|source| PipelineError::Source {
                         source: Box::new(source),
                     })?;
+                self.rewinds += 1;
             }
         }
         Ok(())

@@ -176,7 +176,22 @@ impl Core {
         if !self.eos().open {
             return Ok(true);
         }
-        let mut offsets = src.pending_offsets();
+        // the records handled (the stage thread may hold later ones the
+        // source has returned already): next offset per partition
+        let mut offsets = TopicPartitionList::new();
+        for p in self.parts.live() {
+            if let Some(n) = p.next {
+                offsets
+                    .add_partition_offset(&p.tp.topic, p.tp.partition, Offset::Offset(n))
+                    .map_err(|e| PipelineError::Sink {
+                        operation: "prepare the offsets of the transaction",
+                        position: position(&p.tp, n),
+                        source: Box::new(kbridge_sink::SinkError::Configure {
+                            reason: e.to_string(),
+                        }),
+                    })?;
+            }
+        }
         if let Some((part, offset)) = exclude {
             let tp = &self.parts.get(part).tp;
             offsets
@@ -198,7 +213,8 @@ impl Core {
         loop {
             match self.sink.commit_with_offsets(&offsets, &group) {
                 Ok(()) => {
-                    src.mark_committed();
+                    src.mark_committed_up_to(&offsets);
+                    self.parts.committed_all();
                     self.eos_committed(&offsets);
                     return Ok(true);
                 }
@@ -354,6 +370,8 @@ impl Core {
         src.rewind().map_err(|source| PipelineError::Source {
             source: Box::new(source),
         })?;
+        self.parts.rewound_all();
+        self.rewinds += 1;
         if aborts > 1 {
             // nothing committed since the last abort: back off
             self.pause(self.retry.delay(aborts - 1));

@@ -1,19 +1,23 @@
-//! The pipeline loop: one thread polls the source, runs each record
-//! through decode → transforms → encode, produces the outputs (or a
-//! dead-letter record), and commits offsets the way the guarantee asks
-//! (`alo.rs`: after delivery reports; `eos.rs`: inside transactions).
+//! The pipeline loop: one thread polls the source in batches, hands each
+//! batch to the stage thread (`stages.rs`: decode → transforms → encode),
+//! produces the outputs of the previous batch (or dead-letter records)
+//! meanwhile, and commits offsets the way the guarantee asks (`alo.rs`:
+//! after delivery reports; `eos.rs`: inside transactions).
 
 mod alo;
 mod eos;
 mod inflight;
 mod outputs;
 mod parts;
+mod stages;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use kbridge_codec::{Disposition, HeaderView, SchemaHeader, SchemaRef, Value};
+use kbridge_codec::{Disposition, HeaderView, SchemaHeader};
 use kbridge_metrics::events::{DeadLettered, ErrorAction, ErrorRecorded};
 use kbridge_metrics::{InFlightMetrics, Metrics, ReadyFlag};
 use kbridge_sink::{Delivery, ErrorClass, KafkaSink, OutRecord, OwnedHeaders, SinkError};
@@ -22,22 +26,26 @@ use rdkafka::message::Header as KafkaHeader;
 
 use crate::codecs::SideCodec;
 use crate::error::PipelineError;
-use crate::failure::{Failure, Message, Stage, dead_letter_headers};
+use crate::failure::{Failure, Message, dead_letter_headers};
 use crate::options::{DeadLetter, Limits, OutputTopic, RetryPolicy, Tolerance};
 use crate::shutdown::Shutdown;
 use crate::summary::{Counts, Progress, Summary};
-use crate::transform::{Header, PipelineRecord, SourceMeta, Transform, apply_all, recycle};
-use crate::watermark::{LatePolicy, Lateness, WatermarkTracker};
+use crate::transform::{Header, Transform};
+use crate::watermark::{LatePolicy, WatermarkTracker};
 
 pub(crate) use alo::Alo;
 pub(crate) use eos::Eos;
 use inflight::Kind;
 use outputs::Outputs;
 use parts::Parts;
+use stages::{BATCH, Batch, Item, Outcome, Stages};
 
 /// How often bookkeeping runs at most (delivery reports, commits due by
 /// time), besides every 256 records.
 const HOUSEKEEPING: Duration = Duration::from_millis(5);
+/// Batches the stage thread may have at a time: it goes on with them while
+/// this thread waits (a transaction commit, a full in-flight window).
+const DEPTH: usize = 16;
 /// How long one source poll may block.
 const POLL: Duration = Duration::from_millis(50);
 /// How often watermarks and the in-flight gauge are exported.
@@ -72,10 +80,8 @@ pub(crate) struct CoreParts {
 
 /// Everything the loop needs except the source (which records borrow).
 pub(crate) struct Core {
-    key: SideCodec,
-    value: SideCodec,
-    transforms: Vec<Box<dyn Transform>>,
-    output: OutputTopic,
+    /// Decode, transforms, encode: moved to the stage thread while running.
+    stages: Option<Stages>,
     dead_letter: DeadLetter,
     sink: KafkaSink,
     limits: Limits,
@@ -83,8 +89,7 @@ pub(crate) struct Core {
     shutdown: Shutdown,
     shutdown_timeout: Duration,
     metrics: Metrics,
-    late: LatePolicy,
-    wm: WatermarkTracker,
+    wm: Arc<Mutex<WatermarkTracker>>,
     mode: Mode,
     parts: Parts,
     outputs: Outputs,
@@ -93,13 +98,15 @@ pub(crate) struct Core {
     redirect: HashMap<(u32, i64), Failure>,
     summary: Summary,
     progress: Progress,
-    registry_meter: Option<crate::resolver::RegistryMeter>,
+    /// The stage thread's output-topic indices → this thread's.
+    topic_map: Vec<u32>,
+    /// Rewinds of the source so far (an event polled before one may be stale).
+    rewinds: u64,
     /// Counts not yet settled into the summary (exactly-once: the open
     /// transaction's).
     pending: Counts,
     /// Reused buffers.
-    outs: Vec<PipelineRecord<'static>>,
-    encoded: Vec<Encoded>,
+    dead_letter_buf: Encoded,
     reports: Vec<Delivery>,
     in_flight_gauge: InFlightMetrics,
     gauge_value: i64,
@@ -274,14 +281,27 @@ pub(crate) struct SentRecord {
 impl Core {
     pub(crate) fn new(p: CoreParts) -> Self {
         let now = Instant::now();
-        Core {
-            in_flight_gauge: p.metrics.in_flight(),
-            parts: Parts::new(p.metrics.clone()),
-            outputs: Outputs::new(p.metrics.clone()),
+        let wm = Arc::new(Mutex::new(p.wm));
+        let stages = Stages {
             key: p.key,
             value: p.value,
             transforms: p.transforms,
             output: p.output,
+            late: p.late,
+            wm: Arc::clone(&wm),
+            registry_meter: p.registry_meter,
+            retry: p.retry,
+            shutdown: p.shutdown.clone(),
+            metrics: p.metrics.clone(),
+            outputs: Outputs::new(p.metrics.clone()),
+            templated: Vec::new(),
+            outs: Vec::with_capacity(4),
+        };
+        Core {
+            in_flight_gauge: p.metrics.in_flight(),
+            parts: Parts::new(p.metrics.clone()),
+            outputs: Outputs::new(p.metrics.clone()),
+            stages: Some(stages),
             dead_letter: p.dead_letter,
             sink: p.sink,
             limits: p.limits,
@@ -289,17 +309,16 @@ impl Core {
             shutdown: p.shutdown,
             shutdown_timeout: p.shutdown_timeout,
             metrics: p.metrics,
-            late: p.late,
-            wm: p.wm,
+            wm,
             mode: p.mode,
             assigned: p.assigned,
             progress: p.progress,
-            registry_meter: p.registry_meter,
+            topic_map: Vec::new(),
+            rewinds: 0,
             redirect: HashMap::new(),
             summary: Summary::default(),
             pending: Counts::default(),
-            outs: Vec::with_capacity(4),
-            encoded: Vec::new(),
+            dead_letter_buf: Encoded::default(),
             reports: Vec::new(),
             gauge_value: 0,
             now,
@@ -333,6 +352,45 @@ impl Core {
     }
 
     fn run_loop(&mut self, src: &KafkaSource) -> Result<&'static str, PipelineError> {
+        let Some(mut stages) = self.stages.take() else {
+            return Err(PipelineError::configure("the pipeline can run only once"));
+        };
+        let (jobs, jobs_rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(DEPTH);
+        let (done_tx, done) = std::sync::mpsc::sync_channel::<Batch<'_>>(DEPTH);
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("kbridge-stages".to_owned())
+                .spawn_scoped(scope, move || {
+                    stages.serve(&jobs_rx, &done_tx);
+                    stages
+                })
+                .map_err(|source| PipelineError::SpawnThread { source })?;
+            let mut lane = Lane {
+                jobs,
+                done,
+                in_works: 0,
+                spare: Vec::new(),
+            };
+            let result = self.batches(src, &mut lane);
+            // hang up: the stage thread ends after its batch in the works,
+            // whose records are dropped unhandled (the next run reads them)
+            drop(lane);
+            match worker.join() {
+                Ok(stages) => self.stages = Some(stages),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+            result
+        })
+    }
+
+    /// The loop: polls a batch of what is already fetched, takes back the
+    /// batch at the stage thread, hands the new one over and handles the
+    /// one taken back (sends, offsets) while the stage thread works.
+    fn batches<'s>(
+        &mut self,
+        src: &'s KafkaSource,
+        lane: &mut Lane<'s>,
+    ) -> Result<&'static str, PipelineError> {
         let mut finish_attempts = 0u32;
         loop {
             if self.shutdown.is_requested() {
@@ -345,52 +403,75 @@ impl Core {
             // Records already fetched come without waiting and without a
             // clock read here (`now` is refreshed by housekeeping, every 256
             // records); only a poll that has to wait updates it.
-            let polled = match src.poll(Duration::ZERO) {
-                Ok(None) => {
-                    self.now = Instant::now();
-                    let timeout = match &self.mode {
-                        Mode::Eos(e) => e.poll_timeout(self.now).min(POLL),
-                        Mode::Alo(_) => POLL,
-                    };
-                    let r = src.poll(timeout);
-                    self.now = Instant::now();
-                    r
+            let mut batch = lane.spare.pop().unwrap_or_default();
+            let mut event = None;
+            // a rewind from here on makes an event polled below stale
+            let rewinds = self.rewinds;
+            while batch.items.len() < BATCH && event.is_none() {
+                match self.poll_source(src, Duration::ZERO)? {
+                    Some(SourceEvent::Record(r)) => self.add_item(&mut batch, r),
+                    Some(other) => event = Some(other),
+                    None => break,
                 }
-                other => other,
-            };
-            let event = match polled {
-                Ok(e) => e,
-                Err(e) if e.is_retriable() => {
-                    self.metrics.emit(ErrorRecorded {
-                        stage: "source",
-                        class: "Poll",
-                        action: ErrorAction::Retry,
-                        topic: None,
-                        partition: None,
-                        offset: None,
-                        error: &e,
-                    });
-                    self.summary.retries += 1;
-                    self.pause(self.retry.initial);
+            }
+            if batch.items.is_empty() && event.is_none() {
+                if lane.in_works > 0 {
+                    // nothing more fetched: finish the batches in the works
+                    lane.spare.push(batch);
+                    self.collect(src, lane)?;
                     continue;
                 }
-                Err(source) => {
-                    return Err(PipelineError::Source {
-                        source: Box::new(source),
-                    });
+                self.now = Instant::now();
+                let timeout = match &self.mode {
+                    Mode::Eos(e) => e.poll_timeout(self.now).min(POLL),
+                    Mode::Alo(_) => POLL,
+                };
+                let polled = self.poll_source(src, timeout)?;
+                self.now = Instant::now();
+                match polled {
+                    Some(SourceEvent::Record(r)) => self.add_item(&mut batch, r),
+                    Some(other) => event = Some(other),
+                    None => {
+                        lane.spare.push(batch);
+                        self.housekeeping(src)?;
+                        continue;
+                    }
                 }
+            }
+            if batch.items.is_empty() {
+                lane.spare.push(batch);
+            } else {
+                finish_attempts = 0;
+                lane.jobs.send(batch).map_err(|_| stage_thread_gone())?;
+                lane.in_works += 1;
+                // handle what is done; wait only when the stage thread has
+                // as many batches as it may
+                while lane.in_works > 0 {
+                    let b = if lane.in_works >= DEPTH {
+                        lane.done.recv().map_err(|_| stage_thread_gone())?
+                    } else {
+                        match lane.done.try_recv() {
+                            Ok(b) => b,
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Disconnected) => return Err(stage_thread_gone()),
+                        }
+                    };
+                    let b = self.received(lane, b);
+                    self.handle(src, b, lane)?;
+                }
+            }
+            let Some(event) = event else {
+                continue;
             };
+            // everything polled before the event is handled first
+            self.collect(src, lane)?;
             match event {
-                Some(SourceEvent::Record(r)) => {
-                    finish_attempts = 0;
-                    self.since_housekeeping += 1;
-                    self.on_record(src, &r)?;
-                    drop(r);
-                    self.eos_commit_if_full(src)?;
-                }
-                Some(SourceEvent::Assigned(parts)) => self.on_assigned(&parts),
-                Some(SourceEvent::Revoked(rv)) => self.on_revoked(src, &rv)?,
-                Some(SourceEvent::Finished) => {
+                SourceEvent::Assigned(parts) => self.on_assigned(&parts),
+                SourceEvent::Revoked(rv) => self.on_revoked(src, &rv)?,
+                // the source was rewound since it said so: it reopened the
+                // partitions and says it again once true
+                SourceEvent::Finished if self.rewinds != rewinds => {}
+                SourceEvent::Finished => {
                     finish_attempts += 1;
                     if finish_attempts > 3 && !self.redirect.is_empty() {
                         // the rewound records did not come back: leave them
@@ -406,9 +487,106 @@ impl Core {
                         return Ok("finished");
                     }
                 }
-                None => self.housekeeping(src)?,
+                // records go to batches above
+                SourceEvent::Record(_) => {}
             }
         }
+    }
+
+    /// One poll; a retriable source error is counted and waited out
+    /// (`None`).
+    fn poll_source<'s>(
+        &mut self,
+        src: &'s KafkaSource,
+        timeout: Duration,
+    ) -> Result<Option<SourceEvent<'s>>, PipelineError> {
+        match src.poll(timeout) {
+            Ok(e) => Ok(e),
+            Err(e) if e.is_retriable() => {
+                self.metrics.emit(ErrorRecorded {
+                    stage: "source",
+                    class: "Poll",
+                    action: ErrorAction::Retry,
+                    topic: None,
+                    partition: None,
+                    offset: None,
+                    error: &e,
+                });
+                self.summary.retries += 1;
+                self.pause(self.retry.initial);
+                Ok(None)
+            }
+            Err(source) => Err(PipelineError::Source {
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    fn add_item<'s>(&mut self, batch: &mut Batch<'s>, record: SourceRecord<'s>) {
+        let part = self
+            .parts
+            .slot(record.topic(), record.partition(), &self.dead_letter);
+        let p = self.parts.get(part);
+        batch.items.push(Item {
+            part,
+            topic: p.topic,
+            generation: p.generation,
+            watermark: p.watermark,
+            first: 0,
+            result: Ok(Outcome::default()),
+            record,
+        });
+    }
+
+    /// A batch back from the stage thread: learns its new output topics.
+    fn received<'s>(&mut self, lane: &mut Lane<'s>, mut b: Batch<'s>) -> Batch<'s> {
+        lane.in_works -= 1;
+        for (t, name) in b.new_topics.drain(..) {
+            let i = self.outputs.index(&name);
+            let t = t as usize;
+            if self.topic_map.len() <= t {
+                self.topic_map.resize(t + 1, 0);
+            }
+            self.topic_map[t] = i;
+        }
+        b
+    }
+
+    /// Takes back and handles every batch at the stage thread.
+    fn collect<'s>(&mut self, src: &KafkaSource, lane: &mut Lane<'s>) -> Result<(), PipelineError> {
+        while lane.in_works > 0 {
+            let b = lane.done.recv().map_err(|_| stage_thread_gone())?;
+            let b = self.received(lane, b);
+            self.handle(src, b, lane)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the outputs of a batch's records (or dead-letters them), in
+    /// order; records of a partition rewound since they were polled are
+    /// skipped (the source delivers them again).
+    fn handle<'s>(
+        &mut self,
+        src: &KafkaSource,
+        mut b: Batch<'s>,
+        lane: &mut Lane<'s>,
+    ) -> Result<(), PipelineError> {
+        let mut result = Ok(());
+        for item in &mut b.items {
+            if item.generation != self.parts.get(item.part).generation {
+                continue;
+            }
+            self.since_housekeeping += 1;
+            result = self
+                .on_record(src, item, &mut b.encoded)
+                .and_then(|_| self.eos_commit_if_full(src));
+            if result.is_err() {
+                break;
+            }
+        }
+        b.items.clear();
+        lane.spare.push(b);
+        result
     }
 
     /// Bookkeeping between records: delivery reports, commits due by
@@ -430,14 +608,17 @@ impl Core {
 
     /// Watermarks and the in-flight gauge to metrics.
     fn export(&mut self) {
-        if let Some(w) = self.wm.tick(self.now) {
-            self.metrics.set_watermark_ms(w);
-        }
-        for p in self.parts.live() {
-            if let (Some(slot), Some(m)) = (p.watermark, &p.metrics)
-                && let Some(w) = self.wm.partition_watermark(slot)
-            {
-                m.set_watermark_ms(w);
+        {
+            let mut wm = self.wm.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(w) = wm.tick(self.now) {
+                self.metrics.set_watermark_ms(w);
+            }
+            for p in self.parts.live() {
+                if let (Some(slot), Some(m)) = (p.watermark, &p.metrics)
+                    && let Some(w) = wm.partition_watermark(slot)
+                {
+                    m.set_watermark_ms(w);
+                }
             }
         }
         let now = i64::try_from(self.sink.in_flight()).unwrap_or(i64::MAX);
@@ -467,10 +648,12 @@ impl Core {
     fn on_assigned(&mut self, parts: &[TopicPartition]) {
         let now = Instant::now();
         for tp in parts {
-            let slot = self
-                .parts
-                .slot(&tp.topic, tp.partition, &self.dead_letter, &self.output);
-            let w = self.wm.assign(&tp.topic, tp.partition, now);
+            let slot = self.parts.slot(&tp.topic, tp.partition, &self.dead_letter);
+            let w = self
+                .wm
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .assign(&tp.topic, tp.partition, now);
             self.parts.get_mut(slot).watermark = Some(w);
         }
         if self.parts.live().next().is_some() {
@@ -484,7 +667,10 @@ impl Core {
             Mode::Eos(_) => self.eos_revoked(src, rv)?,
         }
         for tp in &rv.partitions {
-            self.wm.revoke(&tp.topic, tp.partition);
+            self.wm
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .revoke(&tp.topic, tp.partition);
             if let Some(slot) = self.parts.remove(tp) {
                 self.redirect.retain(|(p, _), _| *p != slot);
             }
@@ -540,10 +726,15 @@ impl Core {
 
     // ------------------------------------------------------------ records
 
-    fn on_record(&mut self, src: &KafkaSource, r: &SourceRecord<'_>) -> Result<(), PipelineError> {
-        let part = self
-            .parts
-            .slot(r.topic(), r.partition(), &self.dead_letter, &self.output);
+    fn on_record(
+        &mut self,
+        src: &KafkaSource,
+        item: &mut Item<'_>,
+        encoded: &mut [Encoded],
+    ) -> Result<Flow, PipelineError> {
+        let result = std::mem::replace(&mut item.result, Ok(Outcome::default()));
+        let r = &item.record;
+        let part = item.part;
         let offset = r.offset();
         let bytes = record_bytes(r);
         {
@@ -553,60 +744,63 @@ impl Core {
             self.parts.topic(part).metrics.consumed(bytes);
         }
         let token = self.begin_record(src, part, offset)?;
+        self.parts.get_mut(part).next = Some(offset + 1);
         if !self.redirect.is_empty()
             && let Some(f) = self.redirect.remove(&(part, offset))
         {
-            return self.fail_record(src, r, part, token, f).map(|_| ());
+            return self.fail_record(src, r, part, token, f);
         }
-        let mut attempt = 1;
-        let (n, produced) = loop {
-            match self.stages(r, part) {
-                Ok(n) => break n,
-                Err(f) if f.disposition == Disposition::Retriable => {
-                    self.retry_wait(&f, r, attempt)?;
-                    attempt += 1;
-                }
-                Err(mut f) => {
-                    f.attempt = attempt;
-                    return self.fail_record(src, r, part, token, f).map(|_| ());
-                }
+        let o = match result {
+            Ok(o) => o,
+            Err(f) => {
+                self.summary.retries += u64::from(f.attempt.saturating_sub(1));
+                return self.fail_record(src, r, part, token, f);
             }
         };
+        self.summary.retries += o.retries;
+        self.pending.late += o.late;
+        self.pending.late_dropped += o.late_dropped;
         self.pending.records_in += 1;
         self.pending.bytes_in += bytes;
-        if n == 0 {
-            if produced == 0 {
+        if o.n == 0 {
+            if o.produced == 0 {
                 self.pending.filtered += 1;
                 self.parts.topic(part).metrics.filtered(1);
             }
             self.record_done(token);
-            return Ok(());
+            return Ok(Flow::Next);
         }
-        for i in 0..n {
+        for i in 0..o.n {
             if i > 0 {
                 self.retain(token);
             }
+            let enc = &mut encoded[item.first + i];
+            enc.topic = self.topic_map[enc.topic as usize];
             let sent = SentRecord {
                 part,
                 offset,
-                topic: self.encoded[i].topic,
-                bytes: self.encoded[i].bytes(),
+                topic: enc.topic,
+                bytes: enc.bytes(),
                 timestamp: r.timestamp(),
                 kind: Kind::Output,
             };
-            match self.send(src, i, token, sent)? {
+            match self.send(src, enc, token, sent)? {
                 Sent::Ok => {}
-                Sent::Rewound => return Ok(()),
+                Sent::Rewound => return Ok(Flow::Rewound),
                 Sent::Refused(f) if i == 0 => {
                     // nothing of the record was written: dead-letter it
                     self.pending.records_in -= 1;
                     self.pending.bytes_in -= bytes;
-                    return self.fail_record(src, r, part, token, f).map(|_| ());
+                    return self.fail_record(src, r, part, token, f);
                 }
-                Sent::Refused(f) => return self.refused_after_partial(src, r, part, token, f),
+                Sent::Refused(f) => {
+                    return self
+                        .refused_after_partial(src, r, part, token, f)
+                        .map(|()| Flow::Next);
+                }
             }
         }
-        Ok(())
+        Ok(Flow::Next)
     }
 
     /// A later output of a fanned-out record was refused: exactly-once
@@ -630,178 +824,6 @@ impl Core {
             }
             _ => self.fail_record(src, r, part, token, f).map(|_| ()),
         }
-    }
-
-    /// Logs a retriable failure and waits before the next attempt; gives
-    /// up (naming the record) when a shutdown is requested meanwhile.
-    fn retry_wait(
-        &mut self,
-        f: &Failure,
-        r: &SourceRecord<'_>,
-        attempt: u32,
-    ) -> Result<(), PipelineError> {
-        self.metrics.emit(ErrorRecorded {
-            stage: f.stage.label(),
-            class: f.class,
-            action: ErrorAction::Retry,
-            topic: Some(r.topic()),
-            partition: Some(r.partition()),
-            offset: Some(r.offset()),
-            error: &*f.error,
-        });
-        self.summary.retries += 1;
-        self.pause(self.retry.delay(attempt));
-        if self.shutdown.is_requested() {
-            return Err(PipelineError::RecordFatal {
-                topic: r.topic().to_owned(),
-                partition: r.partition(),
-                offset: r.offset(),
-                stage: f.stage.label(),
-                message: format!(
-                    "shutdown while retrying ({attempt} attempt(s)): {}",
-                    f.message()
-                ),
-            });
-        }
-        Ok(())
-    }
-
-    /// Decodes, transforms and encodes one record into `self.encoded[..n]`.
-    /// Returns `n` and how many records the transforms produced (0:
-    /// filtered; more than `n`: late records dropped).
-    fn stages(&mut self, r: &SourceRecord<'_>, part: u32) -> Result<(usize, usize), Failure> {
-        let hv = SourceHeaders(r);
-        let lookups = self.registry_meter.as_ref().map(|m| m.lookups());
-        let key = self
-            .key
-            .decoder
-            .decode(r.key(), &hv)
-            .map_err(|e| Failure::codec(Stage::KeyDecode, &self.key.component, e))?;
-        let value = self
-            .value
-            .decoder
-            .decode(r.value(), &hv)
-            .map_err(|e| Failure::codec(Stage::ValueDecode, &self.value.component, e))?;
-        if let Some(m) = &self.registry_meter
-            && lookups == Some(m.lookups())
-        {
-            // served from the codecs' compiled-schema caches
-            for _ in [&key.schema, &value.schema].into_iter().flatten() {
-                m.metrics.cache_hit();
-            }
-        }
-        let source = SourceMeta {
-            topic: r.topic(),
-            partition: r.partition(),
-            offset: r.offset(),
-            timestamp: r.timestamp(),
-            timestamp_type: r.timestamp_type(),
-        };
-        let record = PipelineRecord {
-            key: key.value,
-            value: value.value,
-            headers: pipeline_headers(r),
-            topic: None,
-            partition: None,
-            timestamp: source.timestamp,
-            source,
-        };
-        let mut outs: Vec<PipelineRecord<'_>> = recycle(std::mem::take(&mut self.outs));
-        let result = match apply_all(&mut self.transforms, record, &mut outs) {
-            Ok(()) => {
-                let produced = outs.len();
-                self.encode_all(&mut outs, part, key.schema.as_ref(), value.schema.as_ref())
-                    .map(|n| (n, produced))
-            }
-            Err((i, e)) => {
-                let name = self.transforms.get(i).map_or("transform", |t| t.name());
-                Err(Failure::transform(name, e))
-            }
-        };
-        self.outs = recycle(outs);
-        result
-    }
-
-    fn encode_all(
-        &mut self,
-        outs: &mut Vec<PipelineRecord<'_>>,
-        part: u32,
-        key_schema: Option<&SchemaRef>,
-        value_schema: Option<&SchemaRef>,
-    ) -> Result<usize, Failure> {
-        let slot = self.parts.get(part).watermark;
-        if outs.is_empty()
-            && let Some(slot) = slot
-        {
-            self.wm.observe(slot, None, self.now);
-        }
-        let mut n = 0;
-        for o in outs.drain(..) {
-            let mut side_topic = None;
-            if let Some(slot) = slot
-                && let Lateness::Late { .. } = self.wm.observe(slot, o.timestamp, self.now)
-            {
-                self.pending.late += 1;
-                match &self.late {
-                    LatePolicy::Keep => {}
-                    LatePolicy::Drop => {
-                        self.pending.late_dropped += 1;
-                        continue;
-                    }
-                    LatePolicy::SideTopic(t) => side_topic = Some(t.as_str()),
-                }
-            }
-            let name: &str = match (side_topic, o.topic.as_deref(), &self.output) {
-                (Some(t), _, _) | (None, Some(t), _) => t,
-                (None, None, OutputTopic::Fixed(t)) => t,
-                (None, None, OutputTopic::Template(_)) => {
-                    self.parts.topic(part).output.as_deref().unwrap_or_default()
-                }
-                (None, None, OutputTopic::Routed) => {
-                    return Err(Failure::new(
-                        Stage::Produce,
-                        "NoOutputTopic",
-                        "kbridge.pipeline",
-                        Disposition::Poison,
-                        Message(
-                            "no transform routed the record and the sink has no topic".to_owned(),
-                        ),
-                    ));
-                }
-            };
-            let t = self.outputs.index(name);
-            if self.encoded.len() <= n {
-                self.encoded.push(Encoded::default());
-            }
-            let enc = &mut self.encoded[n];
-            enc.topic = t;
-            enc.partition = o.partition;
-            enc.timestamp = o.timestamp;
-            let mut strip: [Option<&'static str>; 2] = [None, None];
-            let mut schema_headers: [Option<SchemaHeader>; 2] = [None, None];
-            for (i, side) in [&self.key, &self.value].into_iter().enumerate() {
-                let (v, sref, buf, has) = if i == 0 {
-                    (&o.key, key_schema, &mut enc.key, &mut enc.has_key)
-                } else {
-                    (&o.value, value_schema, &mut enc.value, &mut enc.has_value)
-                };
-                *has = !matches!(v, Value::Null);
-                if !*has {
-                    continue;
-                }
-                let codec = self.outputs.encoder(t, side, sref, &self.transforms)?;
-                let e = codec
-                    .encode(v, buf)
-                    .map_err(|e| Failure::codec(side.encode_stage(), &side.component, e))?;
-                if e.schema_id.is_some() || e.header.is_some() {
-                    strip[i] = Some(side.side.schema_id_header());
-                }
-                schema_headers[i] = e.header;
-            }
-            enc.headers = output_headers(&o.headers, strip, schema_headers);
-            n += 1;
-        }
-        Ok(n)
     }
 
     // ------------------------------------------------------------ failures
@@ -881,19 +903,19 @@ impl Core {
             schema_id: f.schema_id,
             reason: &*f.error,
         });
-        if self.encoded.is_empty() {
-            self.encoded.push(Encoded::default());
-        }
-        self.encoded[0].copy_of(dlq, r, headers);
+        let mut buf = std::mem::take(&mut self.dead_letter_buf);
+        buf.copy_of(dlq, r, headers);
         let sent = SentRecord {
             part,
             offset,
             topic: dlq,
-            bytes: self.encoded[0].bytes(),
+            bytes: buf.bytes(),
             timestamp: r.timestamp(),
             kind: Kind::DeadLetter(f.stage.label()),
         };
-        match self.send(src, 0, token, sent)? {
+        let sent = self.send(src, &buf, token, sent);
+        self.dead_letter_buf = buf;
+        match sent? {
             Sent::Ok => Ok(Flow::Next),
             Sent::Rewound => Ok(Flow::Rewound),
             Sent::Refused(refusal) => Err(PipelineError::DeadLetterWrite {
@@ -1042,13 +1064,13 @@ impl Core {
         }
     }
 
-    /// Sends `self.encoded[i]`. Retriable refusals are retried with
+    /// Sends `enc`. Retriable refusals are retried with
     /// backoff; an abortable one aborts the transaction; a poison one is
     /// handed back; a fatal one stops the pipeline.
     fn send(
         &mut self,
         src: &KafkaSource,
-        i: usize,
+        enc: &Encoded,
         token: RecordToken,
         sent: SentRecord,
     ) -> Result<Sent, PipelineError> {
@@ -1057,7 +1079,6 @@ impl Core {
             self.wait_for_room(src)?;
             let delivery_token = self.register(token, sent);
             let result = {
-                let enc = &self.encoded[i];
                 let rec = enc.record(&self.outputs.get(enc.topic).name);
                 self.sink.send(rec, delivery_token)
             };
@@ -1106,6 +1127,23 @@ impl Core {
                 }
             }
         }
+    }
+}
+
+/// The way to the stage thread and back.
+struct Lane<'s> {
+    jobs: SyncSender<Batch<'s>>,
+    done: Receiver<Batch<'s>>,
+    /// Batches at the stage thread (or done and not yet taken back).
+    in_works: usize,
+    /// Batches to reuse (their buffers).
+    spare: Vec<Batch<'s>>,
+}
+
+/// The stage thread hung up: it panicked (the join reports how).
+fn stage_thread_gone() -> PipelineError {
+    PipelineError::Panicked {
+        message: "the stage thread stopped".to_owned(),
     }
 }
 

@@ -105,6 +105,11 @@ impl Outputs {
         i
     }
 
+    /// How many topics have an index.
+    pub(crate) fn len(&self) -> usize {
+        self.topics.len()
+    }
+
     pub(crate) fn get(&self, i: u32) -> &OutTopic {
         &self.topics[i as usize]
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use kbridge_metrics::{Metrics, PartitionMetrics, SourceTopicMetrics};
 use kbridge_source::TopicPartition;
 
-use crate::options::{DeadLetter, OutputTopic};
+use crate::options::DeadLetter;
 use crate::watermark::PartitionSlot;
 
 /// One input topic.
@@ -15,8 +15,6 @@ pub(crate) struct SourceTopic {
     pub(crate) metrics: SourceTopicMetrics,
     /// The dead-letter topic of its records.
     pub(crate) dlq: String,
-    /// Its output topic when the sink topic is a `{topic}` template.
-    pub(crate) output: Option<String>,
 }
 
 /// One assigned partition.
@@ -28,6 +26,12 @@ pub(crate) struct Part {
     pub(crate) metrics: Option<PartitionMetrics>,
     pub(crate) watermark: Option<PartitionSlot>,
     pub(crate) live: bool,
+    /// Bumped when the partition is rewound: records polled before that
+    /// and still waiting in a batch are ignored (they come again).
+    pub(crate) generation: u32,
+    /// Next offset after the last record handled since the last
+    /// transaction commit (exactly-once: what the transaction commits).
+    pub(crate) next: Option<i64>,
 }
 
 /// The tables.
@@ -55,7 +59,7 @@ impl Parts {
         }
     }
 
-    fn topic_of(&mut self, name: &str, dlq: &DeadLetter, output: &OutputTopic) -> usize {
+    fn topic_of(&mut self, name: &str, dlq: &DeadLetter) -> usize {
         if let Some(&i) = self.topic_index.get(name) {
             return i;
         }
@@ -63,10 +67,6 @@ impl Parts {
         self.topics.push(SourceTopic {
             metrics: self.metrics.source_topic(name),
             dlq: dlq.topic_for(name),
-            output: match output {
-                OutputTopic::Template(t) => Some(t.replace("{topic}", name)),
-                _ => None,
-            },
         });
         self.topic_index.insert(name.to_owned(), i);
         i
@@ -74,13 +74,7 @@ impl Parts {
 
     /// The slot of a partition, creating it (assigned) if needed.
     #[inline]
-    pub(crate) fn slot(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        dlq: &DeadLetter,
-        output: &OutputTopic,
-    ) -> u32 {
+    pub(crate) fn slot(&mut self, topic: &str, partition: i32, dlq: &DeadLetter) -> u32 {
         if let Some(i) = self.last {
             let p = &self.parts[i as usize];
             if p.tp.partition == partition && p.tp.topic == topic {
@@ -89,20 +83,22 @@ impl Parts {
         }
         let i = match self.index.get(topic).and_then(|m| m.get(&partition)) {
             Some(&i) => i,
-            None => self.add(topic, partition, dlq, output),
+            None => self.add(topic, partition, dlq),
         };
         self.last = Some(i);
         i
     }
 
-    fn add(&mut self, topic: &str, partition: i32, dlq: &DeadLetter, output: &OutputTopic) -> u32 {
-        let t = self.topic_of(topic, dlq, output);
+    fn add(&mut self, topic: &str, partition: i32, dlq: &DeadLetter) -> u32 {
+        let t = self.topic_of(topic, dlq);
         let part = Part {
             tp: TopicPartition::new(topic, partition),
             topic: t,
             metrics: Some(self.metrics.partition(topic, partition)),
             watermark: None,
             live: true,
+            generation: 0,
+            next: None,
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -156,6 +152,23 @@ impl Parts {
     pub(crate) fn live(&self) -> impl Iterator<Item = &Part> {
         self.parts.iter().filter(|p| p.live)
     }
+
+    /// Every partition was rewound (an aborted transaction): records in
+    /// batches not yet handled are stale, and nothing is handled since
+    /// the last commit.
+    pub(crate) fn rewound_all(&mut self) {
+        for p in &mut self.parts {
+            p.generation = p.generation.wrapping_add(1);
+            p.next = None;
+        }
+    }
+
+    /// A transaction committed everything handled so far.
+    pub(crate) fn committed_all(&mut self) {
+        for p in &mut self.parts {
+            p.next = None;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -166,17 +179,15 @@ mod tests {
     fn slots_are_found_reused_and_forgotten() {
         let mut p = Parts::new(Metrics::disabled());
         let dlq = DeadLetter::default();
-        let out = OutputTopic::Template("{topic}.out".into());
-        let a = p.slot("orders", 0, &dlq, &out);
-        let b = p.slot("orders", 1, &dlq, &out);
+        let a = p.slot("orders", 0, &dlq);
+        let b = p.slot("orders", 1, &dlq);
         assert_ne!(a, b);
-        assert_eq!(p.slot("orders", 0, &dlq, &out), a);
+        assert_eq!(p.slot("orders", 0, &dlq), a);
         assert_eq!(p.topic(a).dlq, "orders.dlq");
-        assert_eq!(p.topic(b).output.as_deref(), Some("orders.out"));
         assert_eq!(p.remove(&TopicPartition::new("orders", 0)), Some(a));
         assert_eq!(p.find(&TopicPartition::new("orders", 0)), None);
         assert_eq!(p.live().count(), 1);
-        let c = p.slot("refunds", 0, &dlq, &out);
+        let c = p.slot("refunds", 0, &dlq);
         assert_eq!(c, a, "the freed slot is reused");
         assert_eq!(p.get(c).tp, TopicPartition::new("refunds", 0));
         assert_eq!(p.topics.len(), 2);
