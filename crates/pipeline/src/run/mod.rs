@@ -573,6 +573,15 @@ impl Core {
     ) -> Result<(), PipelineError> {
         let mut result = Ok(());
         for item in &mut b.items {
+            // commits due by time, delivery reports: between records, as a
+            // throttled sink can take seconds over the batches at hand (a
+            // rewind in there makes the rest of this batch stale)
+            if self.since_housekeeping >= 256 || self.now >= self.next_housekeeping {
+                result = self.housekeeping(src);
+                if result.is_err() {
+                    break;
+                }
+            }
             if item.generation != self.parts.get(item.part).generation {
                 continue;
             }
