@@ -17,7 +17,9 @@
 //! its start-up: group join, fencing and aborting the first run's open
 //! transaction); the others land a random 0.3–2.5 s after the run counted
 //! its first record (the group join after a kill takes several seconds on
-//! tansu, so a delay from the process start would mostly hit the join).
+//! tansu, so a delay from the process start would mostly hit the join),
+//! the last of them after the run counted its first record and its first
+//! commit.
 //! The killed runs are throttled (few records in flight, a long linger) so
 //! that the kills land mid-stream on any machine; the last run is not.
 
@@ -25,7 +27,7 @@ mod pipeline_common;
 
 use kbridge_integration_tests::{kafka_bootstrap, unique};
 use pipeline_common::{
-    audit, committed, create_topics, free_port, produce, read_raw, records_in,
+    audit, committed, create_topics, free_port, http_get, metric, produce, read_raw, records_in,
     spawn_kbridge_run_logged, stop_offsets_toml, unhex, wait_logged, write_config,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,6 +39,10 @@ const PARTITIONS: i32 = 4;
 const KILLS: usize = 4;
 /// The run killed during its start-up rather than mid-stream.
 const STARTUP_KILL: usize = 1;
+/// The run killed after it committed, whatever the random delays: with
+/// commits once a second and delays from 0.3 s, the other runs may all
+/// be killed before their first commit.
+const AFTER_COMMIT_KILL: usize = KILLS - 1;
 
 fn key(i: i64) -> String {
     format!("k{i}")
@@ -247,7 +253,13 @@ fn crash_and_restart(guarantee: &'static str) {
                 let _ = child.wait();
                 panic!("run {k}: no record in 60 s (logs in {})", log.display());
             }
-            records_in(port, &s.input).is_some_and(|n| n > 0.0)
+            let Some(text) = http_get(port, "/metrics") else {
+                return false;
+            };
+            let topic = format!("topic=\"{}\"", s.input);
+            metric(&text, "kbridge_records_in_total", &[&topic]).is_some_and(|n| n > 0.0)
+                && (k != AFTER_COMMIT_KILL
+                    || metric(&text, "kbridge_consumer_committed_offset", &[&topic]).is_some())
         };
         if k != STARTUP_KILL {
             while !first_record() {
@@ -268,6 +280,9 @@ fn crash_and_restart(guarantee: &'static str) {
         let offsets = committed(&s.group, &s.input, PARTITIONS);
         let total: i64 = offsets.values().sum();
         let when = match first {
+            Some(first) if k == AFTER_COMMIT_KILL => {
+                format!("first record and commit {first:.1?} after start, SIGKILL {delay:?} later")
+            }
             Some(first) => format!("first record {first:.1?} after start, SIGKILL {delay:?} later"),
             None => format!("SIGKILL {delay:?} after start"),
         };
