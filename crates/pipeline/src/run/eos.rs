@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use kbridge_metrics::events::{TransactionAborted, TransactionCommitted};
 use kbridge_sink::ErrorClass;
-use kbridge_source::{KafkaSource, Revocation, TopicPartitionList};
+use kbridge_source::{KafkaSource, Revocation, TopicPartition, TopicPartitionList};
 use rdkafka::Offset;
+use rdkafka::error::KafkaError;
 
 use super::inflight::Kind;
 use super::{Core, Mode, SentRecord, epoch_ms, latency, position};
@@ -176,6 +177,14 @@ impl Core {
         if !self.eos().open {
             return Ok(true);
         }
+        let prepare_failed =
+            |tp: &TopicPartition, offset: i64, e: KafkaError| PipelineError::Sink {
+                operation: "prepare the offsets of the transaction",
+                position: position(tp, offset),
+                source: Box::new(kbridge_sink::SinkError::Configure {
+                    reason: e.to_string(),
+                }),
+            };
         // the records handled (the stage thread may hold later ones the
         // source has returned already): next offset per partition
         let mut offsets = TopicPartitionList::new();
@@ -183,26 +192,14 @@ impl Core {
             if let Some(n) = p.next {
                 offsets
                     .add_partition_offset(&p.tp.topic, p.tp.partition, Offset::Offset(n))
-                    .map_err(|e| PipelineError::Sink {
-                        operation: "prepare the offsets of the transaction",
-                        position: position(&p.tp, n),
-                        source: Box::new(kbridge_sink::SinkError::Configure {
-                            reason: e.to_string(),
-                        }),
-                    })?;
+                    .map_err(|e| prepare_failed(&p.tp, n, e))?;
             }
         }
         if let Some((part, offset)) = exclude {
             let tp = &self.parts.get(part).tp;
             offsets
                 .set_partition_offset(&tp.topic, tp.partition, Offset::Offset(offset))
-                .map_err(|e| PipelineError::Sink {
-                    operation: "prepare the offsets of the transaction",
-                    position: position(tp, offset),
-                    source: Box::new(kbridge_sink::SinkError::Configure {
-                        reason: e.to_string(),
-                    }),
-                })?;
+                .map_err(|e| prepare_failed(tp, offset, e))?;
         }
         let group = src
             .group_metadata()

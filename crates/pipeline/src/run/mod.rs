@@ -1,8 +1,9 @@
-//! The pipeline loop: one thread polls the source in batches, hands each
-//! batch to the stage thread (`stages.rs`: decode → transforms → encode),
-//! produces the outputs of the previous batch (or dead-letter records)
-//! meanwhile, and commits offsets the way the guarantee asks (`alo.rs`:
-//! after delivery reports; `eos.rs`: inside transactions).
+//! The pipeline loop: one thread polls the source in batches, hands them
+//! to the stage thread (`stages.rs`: decode → transforms → encode, up to
+//! `DEPTH` batches in the works), produces the outputs of the batches it
+//! takes back (or dead-letter records) meanwhile, and commits offsets the
+//! way the guarantee asks (`alo.rs`: after delivery reports; `eos.rs`:
+//! inside transactions).
 
 mod alo;
 mod eos;
@@ -372,8 +373,9 @@ impl Core {
                 spare: Vec::new(),
             };
             let result = self.batches(src, &mut lane);
-            // hang up: the stage thread ends after its batch in the works,
-            // whose records are dropped unhandled (the next run reads them)
+            // hang up: the stage thread ends after the batch it is on;
+            // records of batches not handled are dropped (the next run
+            // reads them)
             drop(lane);
             match worker.join() {
                 Ok(stages) => self.stages = Some(stages),
@@ -383,9 +385,10 @@ impl Core {
         })
     }
 
-    /// The loop: polls a batch of what is already fetched, takes back the
-    /// batch at the stage thread, hands the new one over and handles the
-    /// one taken back (sends, offsets) while the stage thread works.
+    /// The loop: polls a batch of what is already fetched, hands it to the
+    /// stage thread and handles (sends, offsets) the batches it has
+    /// finished, in order; it waits for one only when `DEPTH` are in the
+    /// works or nothing more is fetched.
     fn batches<'s>(
         &mut self,
         src: &'s KafkaSource,
