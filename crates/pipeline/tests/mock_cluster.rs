@@ -495,3 +495,56 @@ fn the_in_flight_byte_cap_holds_under_a_slow_broker() {
     );
     assert!(summary.peak_in_flight_records <= 10, "{summary:?}");
 }
+
+/// Headers go through unchanged, in order, null values and repeated names
+/// included, when records with and without headers are mixed (the stage
+/// reads each record's headers once and reuses them).
+#[test]
+fn source_headers_reach_the_output_in_order() {
+    use rdkafka::message::{Header, OwnedHeaders};
+    const N: u32 = 60;
+    let mock = cluster(0);
+    let p: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", mock.bootstrap_servers())
+        .create()
+        .unwrap();
+    let expected = |i: u32| -> Vec<(String, Option<Vec<u8>>)> {
+        match i % 3 {
+            0 => Vec::new(),
+            1 => vec![("trace".into(), Some(format!("t{i}").into_bytes()))],
+            _ => vec![
+                ("a".into(), Some(b"1".to_vec())),
+                ("gone".into(), None),
+                ("a".into(), Some(Vec::new())),
+            ],
+        }
+    };
+    for i in 0..N {
+        let (key, value) = (format!("k{i}"), i.to_string());
+        let mut r = BaseRecord::to("in")
+            .key(&key)
+            .payload(&value)
+            .partition(i as i32 % PARTITIONS);
+        let hs = expected(i);
+        if !hs.is_empty() {
+            let mut h = OwnedHeaders::new();
+            for (k, v) in &hs {
+                h = h.insert(Header {
+                    key: k.as_str(),
+                    value: v.as_deref(),
+                });
+            }
+            r = r.headers(h);
+        }
+        p.send(r).map_err(|(e, _)| e).unwrap();
+    }
+    p.flush(Duration::from_secs(10)).unwrap();
+    let summary = run(builder(&mock, N, false).build().unwrap()).unwrap();
+    assert_eq!(summary.records_out, u64::from(N));
+    let out = read(&mock, "out", N as usize);
+    assert_eq!(out.len(), N as usize);
+    for r in &out {
+        let i: u32 = String::from_utf8_lossy(&r.value).parse().unwrap();
+        assert_eq!(r.headers, expected(i), "headers of record {i}");
+    }
+}

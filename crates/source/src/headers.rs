@@ -32,8 +32,10 @@ impl<'a> RecordHeader<'a> {
     }
 }
 
-/// Iterator over the headers of a consumed record.
-#[derive(Debug)]
+/// Iterator over the headers of a consumed record. Cloning it is cheap
+/// (a pointer and a count): keep one per record and clone it to read the
+/// headers again.
+#[derive(Clone, Debug)]
 pub struct RecordHeaders<'a> {
     hdrs: *const rd::rd_kafka_headers_t,
     count: usize,

@@ -520,6 +520,11 @@ impl<'a> SourceRecord<'a> {
     }
 
     /// The headers, in order, borrowed.
+    ///
+    /// librdkafka parses a record's headers on each call until it finds
+    /// some: for a record without headers every call allocates and frees
+    /// a parse buffer. To read them more than once, call this once and
+    /// clone the iterator.
     pub fn headers(&self) -> RecordHeaders<'_> {
         RecordHeaders::of(&self.msg)
     }

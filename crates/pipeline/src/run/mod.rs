@@ -22,7 +22,9 @@ use kbridge_codec::{Disposition, HeaderView, SchemaHeader};
 use kbridge_metrics::events::{DeadLettered, ErrorAction, ErrorRecorded};
 use kbridge_metrics::{InFlightMetrics, Metrics, ReadyFlag};
 use kbridge_sink::{Delivery, ErrorClass, KafkaSink, OutRecord, OwnedHeaders, SinkError};
-use kbridge_source::{KafkaSource, Revocation, SourceEvent, SourceRecord, Ticket, TopicPartition};
+use kbridge_source::{
+    KafkaSource, RecordHeaders, Revocation, SourceEvent, SourceRecord, Ticket, TopicPartition,
+};
 use rdkafka::message::Header as KafkaHeader;
 
 use crate::codecs::SideCodec;
@@ -192,13 +194,15 @@ pub(crate) fn position(tp: &TopicPartition, offset: i64) -> String {
     format!("{}[{}]@{offset}", tp.topic, tp.partition)
 }
 
-/// Headers of a consumed record, for the codecs (schema-id headers).
-struct SourceHeaders<'r, 'a>(&'r SourceRecord<'a>);
+/// Headers of a consumed record, for the codecs (schema-id headers); read
+/// once per record (librdkafka re-parses a record without headers, with an
+/// allocation, on every look).
+struct SourceHeaders<'r>(RecordHeaders<'r>);
 
-impl HeaderView for SourceHeaders<'_, '_> {
+impl HeaderView for SourceHeaders<'_> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         let mut found = None;
-        for h in self.0.headers() {
+        for h in self.0.clone() {
             if h.key == name.as_bytes() {
                 found = h.value;
             }
@@ -209,9 +213,8 @@ impl HeaderView for SourceHeaders<'_, '_> {
 
 /// The consumed record's headers as transform headers (borrowed; no
 /// allocation for a record without headers).
-fn pipeline_headers<'a>(r: &'a SourceRecord<'_>) -> Vec<Header<'a>> {
-    let hs = r.headers();
-    if kbridge_source::RecordHeaders::count(&hs) == 0 {
+fn pipeline_headers(hs: RecordHeaders<'_>) -> Vec<Header<'_>> {
+    if RecordHeaders::count(&hs) == 0 {
         return Vec::new();
     }
     hs.map(|h| (h.key_str(), h.value.map(Cow::Borrowed)))

@@ -184,7 +184,7 @@ impl Stages {
         now: Instant,
     ) -> Result<Outcome, Failure> {
         let r = &item.record;
-        let hv = SourceHeaders(r);
+        let hv = SourceHeaders(r.headers());
         let lookups = self.registry_meter.as_ref().map(|m| m.lookups());
         let key = self
             .key
@@ -214,7 +214,7 @@ impl Stages {
         let record = PipelineRecord {
             key: key.value,
             value: value.value,
-            headers: pipeline_headers(r),
+            headers: pipeline_headers(hv.0),
             topic: None,
             partition: None,
             timestamp: source.timestamp,
