@@ -715,7 +715,9 @@ impl KafkaSource {
         {
             return Ok(Some(ev));
         }
-        let deadline = Instant::now() + timeout;
+        // no clock read for a poll that must not wait (the pipeline's
+        // common case: records already fetched)
+        let deadline = (!timeout.is_zero()).then(|| Instant::now() + timeout);
         loop {
             if self.bounded() && self.state.borrow().all_finished() {
                 // Serve events (a rebalance may still come) without
@@ -738,7 +740,9 @@ impl KafkaSource {
                 }
                 continue;
             }
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.map_or(Duration::ZERO, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
             match self.consumer.poll(remaining) {
                 Some(Ok(m)) => {
                     if let Admit::Deliver = self.admit(&m)? {
@@ -756,7 +760,7 @@ impl KafkaSource {
                             continue;
                         }
                     }
-                    if Instant::now() >= deadline {
+                    if deadline.is_none_or(|d| Instant::now() >= d) {
                         return Ok(None);
                     }
                 }
