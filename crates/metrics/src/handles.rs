@@ -113,6 +113,23 @@ impl SinkTopicMetrics {
         self.bytes.add(bytes);
         self.latency.record(latency.as_secs_f64());
     }
+
+    /// `records` acknowledged records of `bytes` in total, counted by the
+    /// caller (one update per batch of delivery reports rather than per
+    /// record); their latencies go to [`latency`](Self::latency).
+    #[inline]
+    pub fn delivered_batch(&self, records: u64, bytes: u64) {
+        self.records.add(records);
+        self.bytes.add(bytes);
+    }
+
+    /// One acknowledged record's end-to-end latency
+    /// (`kbridge_end_to_end_latency_seconds`), for records counted with
+    /// [`delivered_batch`](Self::delivered_batch).
+    #[inline]
+    pub fn latency(&self, latency: Duration) {
+        self.latency.record(latency.as_secs_f64());
+    }
 }
 
 fn now_ms() -> i64 {

@@ -55,10 +55,12 @@ async fn metrics_endpoint_serves_exact_counters_and_label_sets() {
     metrics.source_topic("payments").consumed(7);
     orders.filtered(2);
 
-    // sink: 2 acknowledgements of 90 bytes, 5 ms after the source timestamp
+    // sink: 2 acknowledgements of 90 bytes, 5 ms after the source
+    // timestamp: one recorded alone, one counted in a batch
     let out = metrics.sink_topic("orders.avro");
     out.delivered_after(90, Duration::from_millis(5));
-    out.delivered_after(90, Duration::from_millis(5));
+    out.delivered_batch(1, 90);
+    out.latency(Duration::from_millis(5));
 
     let in_flight = metrics.in_flight();
     in_flight.add(5);

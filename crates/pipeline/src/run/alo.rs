@@ -110,11 +110,11 @@ impl Core {
             let failure = match d.outcome {
                 Ok(_) => {
                     self.alo().tracker.complete(s.ticket);
-                    let m = &self.outputs.get(s.topic).metrics;
-                    match s.timestamp {
-                        Some(ts) => m.delivered_after(u64::from(s.bytes), latency(now_ms, ts)),
-                        None => m.delivered(u64::from(s.bytes), None),
-                    }
+                    self.outputs.delivered(
+                        s.topic,
+                        u64::from(s.bytes),
+                        s.timestamp.map(|ts| latency(now_ms, ts)),
+                    );
                     match s.kind {
                         Kind::Output => {
                             self.pending.records_out += 1;
@@ -187,6 +187,7 @@ impl Core {
             }
         }
         self.reports = reports;
+        self.outputs.flush_delivered();
         result?;
         rewind.sort_unstable();
         let mut last = None;

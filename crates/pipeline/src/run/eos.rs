@@ -247,12 +247,13 @@ impl Core {
         let sent = std::mem::take(&mut e.sent);
         let now_ms = epoch_ms();
         for s in &sent {
-            let m = &self.outputs.get(s.topic).metrics;
-            match s.timestamp {
-                Some(ts) => m.delivered_after(u64::from(s.bytes), latency(now_ms, ts)),
-                None => m.delivered(u64::from(s.bytes), None),
-            }
+            self.outputs.delivered(
+                s.topic,
+                u64::from(s.bytes),
+                s.timestamp.map(|ts| latency(now_ms, ts)),
+            );
         }
+        self.outputs.flush_delivered();
         self.metrics.emit(TransactionCommitted {
             duration,
             records: sent.len() as u64,

@@ -610,6 +610,7 @@ impl Core {
         self.since_housekeeping = 0;
         self.now = Instant::now();
         self.next_housekeeping = self.now + HOUSEKEEPING;
+        self.parts.flush_consumed();
         match self.mode {
             Mode::Alo(_) => self.alo_housekeeping(src)?,
             Mode::Eos(_) => self.eos_housekeeping(src)?,
@@ -646,6 +647,8 @@ impl Core {
 
     /// Moves the pending counts into the summary.
     fn settle(&mut self) {
+        self.parts.flush_consumed();
+        self.outputs.flush_delivered();
         self.summary.add(&self.pending);
         self.pending.clear();
         self.progress.publish(&self.summary);
@@ -756,7 +759,7 @@ impl Core {
             if let Some(m) = &self.parts.get(part).metrics {
                 m.set_position(offset + 1);
             }
-            self.parts.topic(part).metrics.consumed(bytes);
+            self.parts.consumed(part, bytes);
         }
         let token = self.begin_record(src, part, offset)?;
         self.parts.get_mut(part).next = Some(offset + 1);

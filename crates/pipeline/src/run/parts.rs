@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use kbridge_metrics::{Metrics, PartitionMetrics, SourceTopicMetrics};
 use kbridge_source::TopicPartition;
 
+use super::outputs::Tally;
 use crate::options::DeadLetter;
 use crate::watermark::PartitionSlot;
 
@@ -13,6 +14,8 @@ use crate::watermark::PartitionSlot;
 #[derive(Debug)]
 pub(crate) struct SourceTopic {
     pub(crate) metrics: SourceTopicMetrics,
+    /// Consumed since the last [`Parts::flush_consumed`].
+    pub(crate) consumed: Tally,
     /// The dead-letter topic of its records.
     pub(crate) dlq: String,
 }
@@ -66,6 +69,7 @@ impl Parts {
         let i = self.topics.len();
         self.topics.push(SourceTopic {
             metrics: self.metrics.source_topic(name),
+            consumed: Tally::default(),
             dlq: dlq.topic_for(name),
         });
         self.topic_index.insert(name.to_owned(), i);
@@ -141,6 +145,23 @@ impl Parts {
 
     pub(crate) fn topic(&self, slot: u32) -> &SourceTopic {
         &self.topics[self.parts[slot as usize].topic]
+    }
+
+    /// One record of `bytes` consumed from the partition in `slot`,
+    /// added to the metrics at the next [`flush_consumed`](Self::flush_consumed).
+    #[inline]
+    pub(crate) fn consumed(&mut self, slot: u32, bytes: u64) {
+        let t = self.parts[slot as usize].topic;
+        self.topics[t].consumed.add(bytes);
+    }
+
+    /// Adds the records consumed so far to the metrics.
+    pub(crate) fn flush_consumed(&mut self) {
+        for t in &mut self.topics {
+            if let Some(c) = t.consumed.take() {
+                t.metrics.consumed_batch(c.records, c.bytes);
+            }
+        }
     }
 
     /// The slot of an assigned partition, if it is assigned.
