@@ -20,6 +20,8 @@ pub const MAX_DEPTH: usize = 64;
 pub const MAX_EMPTY_ITEMS: usize = 65_536;
 /// Most items reserved up front for one block; longer blocks grow as read.
 const MAX_PREALLOC: usize = 1024;
+/// Spare capacity of a decoded record's field vector.
+const SPARE_FIELDS: usize = 2;
 
 type OpId = usize;
 
@@ -564,7 +566,9 @@ impl ReadPlan {
         c: &mut Cursor<'a>,
         depth: usize,
     ) -> Result<Record<'a>, CodecError> {
-        let mut fields: Vec<Field<'a>> = Vec::with_capacity(r.out_names.len());
+        // room for fields a transform adds (insert_field ...) without
+        // reallocating the vector: a grow showed in the bench profile
+        let mut fields: Vec<Field<'a>> = Vec::with_capacity(r.out_names.len() + SPARE_FIELDS);
         if r.direct {
             for f in r.fields.iter() {
                 if let FieldOp::Read { op, name, .. } = f {
