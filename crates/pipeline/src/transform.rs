@@ -158,6 +158,20 @@ pub trait Transform: Send {
         out: &mut Vec<PipelineRecord<'a>>,
     ) -> Result<(), TransformError>;
 
+    /// Transforms one record in place, for transforms that yield at most
+    /// one record per input: `Some(Ok(true))` keeps it, `Some(Ok(false))`
+    /// drops it. `None` (the default) means "not supported": the pipeline
+    /// calls [`apply`](Self::apply) instead. When implemented it must do
+    /// what `apply` does; it spares moving the record in and out of the
+    /// output vector at every step.
+    fn apply_in_place(
+        &mut self,
+        record: &mut PipelineRecord<'_>,
+    ) -> Option<Result<bool, TransformError>> {
+        let _ = record;
+        None
+    }
+
     /// The value schema of this transform's outputs, given the schema of its
     /// inputs. Called at start-up so that a mismatch with the output schema
     /// is reported before any record is consumed. The default says "the
@@ -174,15 +188,25 @@ pub trait Transform: Send {
 /// (reuse `out` across calls).
 pub fn apply_all<'a>(
     transforms: &mut [Box<dyn Transform>],
-    record: PipelineRecord<'a>,
+    mut record: PipelineRecord<'a>,
     out: &mut Vec<PipelineRecord<'a>>,
 ) -> Result<(), (usize, TransformError)> {
+    // in place while the transforms support it
+    let mut first = 0;
+    while let Some(t) = transforms.get_mut(first) {
+        match t.apply_in_place(&mut record) {
+            Some(Ok(true)) => first += 1,
+            Some(Ok(false)) => return Ok(()),
+            Some(Err(e)) => return Err((first, e)),
+            None => break,
+        }
+    }
     let base = out.len();
-    let result = apply_from(transforms, record, out, base);
+    let result = apply_from(&mut transforms[first..], record, out, base);
     if result.is_err() {
         out.truncate(base);
     }
-    result
+    result.map_err(|(i, e)| (first + i, e))
 }
 
 fn apply_from<'a>(
@@ -201,8 +225,18 @@ fn apply_from<'a>(
         match out.len() - base {
             0 => break,
             1 => {
-                if let Some(r) = out.pop() {
-                    t.apply(r, out).map_err(|e| (i + 1, e))?;
+                let Some(last) = out.last_mut() else { break };
+                match t.apply_in_place(last) {
+                    Some(Ok(true)) => {}
+                    Some(Ok(false)) => {
+                        out.pop();
+                    }
+                    Some(Err(e)) => return Err((i + 1, e)),
+                    None => {
+                        if let Some(r) = out.pop() {
+                            t.apply(r, out).map_err(|e| (i + 1, e))?;
+                        }
+                    }
                 }
             }
             _ => {
@@ -309,6 +343,118 @@ mod tests {
         assert!(out2.is_empty(), "filtered");
         apply_all(&mut [], rec(9), &mut out2).unwrap();
         assert_eq!(out2.len(), 1, "no transforms: the record passes");
+    }
+
+    /// Adds `add` to the value; drops `drop_on`, fails on `fail_on`; with
+    /// `in_place` it also offers the in-place path (same behaviour).
+    struct Add {
+        add: i64,
+        drop_on: Option<i64>,
+        fail_on: Option<i64>,
+        in_place: bool,
+    }
+
+    impl Add {
+        fn step(&self, r: &mut PipelineRecord<'_>) -> Result<bool, TransformError> {
+            let v = r.value.as_i64();
+            if v == self.fail_on {
+                return Err(TransformError::poison("AddFailed", "no"));
+            }
+            if v == self.drop_on {
+                return Ok(false);
+            }
+            r.value = Value::Long(v.unwrap_or(0) + self.add);
+            Ok(true)
+        }
+    }
+
+    impl Transform for Add {
+        fn name(&self) -> &str {
+            "add"
+        }
+        fn apply<'a>(
+            &mut self,
+            mut record: PipelineRecord<'a>,
+            out: &mut Vec<PipelineRecord<'a>>,
+        ) -> Result<(), TransformError> {
+            if self.step(&mut record)? {
+                out.push(record);
+            }
+            Ok(())
+        }
+        fn apply_in_place(
+            &mut self,
+            record: &mut PipelineRecord<'_>,
+        ) -> Option<Result<bool, TransformError>> {
+            self.in_place.then(|| self.step(record))
+        }
+    }
+
+    fn values(out: &[PipelineRecord<'_>]) -> Vec<Option<i64>> {
+        out.iter().map(|r| r.value.as_i64()).collect()
+    }
+
+    #[test]
+    fn in_place_steps_give_what_apply_gives() {
+        // the same chain with and without the in-place path: an in-place
+        // prefix, a fan-out, then steps on each copy and on a single record
+        for in_place in [true, false] {
+            let add = |add, drop_on, fail_on| -> Box<dyn Transform> {
+                Box::new(Add {
+                    add,
+                    drop_on,
+                    fail_on,
+                    in_place,
+                })
+            };
+            let mut ts: Vec<Box<dyn Transform>> = vec![
+                add(10, Some(2), Some(3)),
+                add(100, None, Some(15)),
+                Box::new(Fan {
+                    copies: 2,
+                    fail_on: Some(121),
+                }),
+                add(1000, None, Some(122)),
+                add(1, Some(1120), None),
+            ];
+            let mut out = vec![rec(-1)];
+            apply_all(&mut ts, rec(0), &mut out).unwrap();
+            assert_eq!(
+                values(&out),
+                [Some(-1), Some(1111), Some(1111)],
+                "{in_place}"
+            );
+            out.truncate(1);
+            apply_all(&mut ts, rec(2), &mut out).unwrap();
+            assert_eq!(values(&out), [Some(-1)], "dropped by the first step");
+            for (input, at, class) in [
+                (3, 0, "AddFailed"),
+                (5, 1, "AddFailed"),
+                (11, 2, "Boom"),
+                (12, 3, "AddFailed"),
+            ] {
+                let (i, e) = apply_all(&mut ts, rec(input), &mut out).unwrap_err();
+                assert_eq!((i, e.class), (at, class), "input {input}, {in_place}");
+                assert_eq!(values(&out), [Some(-1)], "nothing of a failed record stays");
+            }
+            // 10 -> 20 -> 120 -> two copies -> 1120 each -> dropped by the last
+            apply_all(&mut ts, rec(10), &mut out).unwrap();
+            assert_eq!(values(&out), [Some(-1)], "both copies dropped");
+            // a single record after the fan-out's position goes in place too
+            let mut single: Vec<Box<dyn Transform>> = vec![
+                Box::new(Fan {
+                    copies: 1,
+                    fail_on: None,
+                }),
+                add(5, Some(7), Some(8)),
+            ];
+            apply_all(&mut single, rec(1), &mut out).unwrap();
+            apply_all(&mut single, rec(7), &mut out).unwrap();
+            assert_eq!(values(&out), [Some(-1), Some(6)]);
+            let (i, _) = apply_all(&mut single, rec(8), &mut out).unwrap_err();
+            assert_eq!(i, 1);
+            assert_eq!(values(&out), [Some(-1), Some(6)]);
+        }
     }
 
     #[test]

@@ -114,6 +114,21 @@ impl<S: Step> Builtin<S> {
     }
 }
 
+impl<S: Step> Builtin<S> {
+    /// The guard, then the step: `true` keeps the record (a record the
+    /// guard skips is kept unchanged).
+    fn step_in_place(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, TransformError> {
+        if let Some(when) = &self.when {
+            match when.eval_bool(record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(true),
+                Err(e) => return Err(self.error(Fail::expr(format!("`when`: {e}")))),
+            }
+        }
+        self.step.apply(record).map_err(|fail| self.error(fail))
+    }
+}
+
 impl<S: Step> Transform for Builtin<S> {
     fn name(&self) -> &str {
         &self.label.name
@@ -124,22 +139,17 @@ impl<S: Step> Transform for Builtin<S> {
         mut record: PipelineRecord<'a>,
         out: &mut Vec<PipelineRecord<'a>>,
     ) -> Result<(), TransformError> {
-        if let Some(when) = &self.when {
-            match when.eval_bool(&record) {
-                Ok(true) => {}
-                Ok(false) => {
-                    out.push(record);
-                    return Ok(());
-                }
-                Err(e) => return Err(self.error(Fail::expr(format!("`when`: {e}")))),
-            }
-        }
-        match self.step.apply(&mut record) {
-            Ok(true) => out.push(record),
-            Ok(false) => {}
-            Err(fail) => return Err(self.error(fail)),
+        if self.step_in_place(&mut record)? {
+            out.push(record);
         }
         Ok(())
+    }
+
+    fn apply_in_place(
+        &mut self,
+        record: &mut PipelineRecord<'_>,
+    ) -> Option<Result<bool, TransformError>> {
+        Some(self.step_in_place(record))
     }
 
     fn output_schema(&self, input: &AvroSchema) -> Result<AvroSchema, TransformError> {
