@@ -47,8 +47,10 @@ use stages::{BATCH, Batch, Item, Outcome, Stages};
 /// time), besides every 256 records.
 const HOUSEKEEPING: Duration = Duration::from_millis(5);
 /// Batches the stage thread may have at a time: it goes on with them while
-/// this thread waits (a transaction commit, a full in-flight window).
-const DEPTH: usize = 16;
+/// this thread waits (a transaction commit, a full in-flight window). 64
+/// batches (8192 records) cover a commit's wait on the local broker; 16
+/// left the stage thread idle for part of it.
+const DEPTH: usize = 64;
 /// How long one source poll may block.
 const POLL: Duration = Duration::from_millis(50);
 /// How often watermarks and the in-flight gauge are exported.
