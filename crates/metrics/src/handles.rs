@@ -109,9 +109,8 @@ impl SinkTopicMetrics {
     /// As [`delivered`](Self::delivered) with a latency the caller measured.
     #[inline]
     pub fn delivered_after(&self, bytes: u64, latency: Duration) {
-        self.records.add(1);
-        self.bytes.add(bytes);
-        self.latency.record(latency.as_secs_f64());
+        self.delivered_batch(1, bytes);
+        self.latency(latency);
     }
 
     /// `records` acknowledged records of `bytes` in total, counted by the

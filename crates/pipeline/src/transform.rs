@@ -69,6 +69,14 @@ impl<'a> PipelineRecord<'a> {
     }
 }
 
+/// Milliseconds since the Unix epoch, now (0 before it): one clock read,
+/// without calendar arithmetic. For processing-time fields and latencies.
+pub fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// What the pipeline does with a record a transform could not handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransformDisposition {

@@ -178,13 +178,8 @@ impl Encoded {
     }
 }
 
-/// Milliseconds since the Unix epoch (end-to-end latency, once per batch
-/// of delivery reports rather than per record).
-pub(crate) fn epoch_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+// end-to-end latency: one clock read per batch of delivery reports
+pub(crate) use crate::transform::epoch_ms;
 
 /// The time from a source record's timestamp to `now_ms` (zero for clock skew).
 pub(crate) fn latency(now_ms: i64, source_ms: i64) -> Duration {

@@ -231,7 +231,9 @@ impl Insert {
                 Some(t) => Value::TimestampMillis(t),
                 None => return Err(Fail::new("MissingTimestamp", "the record has no timestamp")),
             },
-            Source::ProcessingTime => Value::TimestampMillis(epoch_millis_now()),
+            Source::ProcessingTime => {
+                Value::TimestampMillis(kbridge_pipeline::transform::epoch_ms())
+            }
             Source::Key => record.key.clone(),
             Source::Expression(e) => {
                 let v = e.eval(record).map_err(Fail::expr)?;
@@ -791,12 +793,4 @@ impl Step for Flatten {
         doc.root["fields"] = Json::Array(out);
         Ok(())
     }
-}
-
-/// Milliseconds since the Unix epoch, now: one clock read, without the
-/// calendar arithmetic of `chrono::Utc::now()` (this runs per record).
-fn epoch_millis_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -112,9 +112,7 @@ impl<S: Step> Builtin<S> {
     fn schema_error(&self, message: String) -> TransformError {
         TransformError::fatal("SchemaDerivation", format!("{}: {message}", self.label))
     }
-}
 
-impl<S: Step> Builtin<S> {
     /// The guard, then the step: `true` keeps the record (a record the
     /// guard skips is kept unchanged).
     fn step_in_place(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, TransformError> {
