@@ -284,7 +284,19 @@ impl Core {
         src: &KafkaSource,
         reason: &(dyn StdError + 'static),
     ) -> Result<(), PipelineError> {
+        // The abort serves the reports of everything in flight: a refusal
+        // the broker sent just before it (the reason for the abort, often)
+        // may be served only then, so the reports are read after it.
+        let aborted = self
+            .sink
+            .abort_transaction()
+            .map_err(|source| PipelineError::Sink {
+                operation: "abort transaction",
+                position: describe(&src.pending_offsets()),
+                source: Box::new(source),
+            });
         self.sink.take_deliveries(&mut self.reports);
+        aborted?;
         let mut stop: Option<PipelineError> = None;
         let mut reports = std::mem::take(&mut self.reports);
         for d in reports.drain(..) {
@@ -339,15 +351,6 @@ impl Core {
             }
         }
         self.reports = reports;
-        self.sink
-            .abort_transaction()
-            .map_err(|source| PipelineError::Sink {
-                operation: "abort transaction",
-                position: describe(&src.pending_offsets()),
-                source: Box::new(source),
-            })?;
-        self.sink.take_deliveries(&mut self.reports);
-        self.reports.clear();
         let e = self.eos();
         e.open = false;
         e.aborts_in_row += 1;
