@@ -305,6 +305,14 @@ impl KafkaSinkBuilder {
         self
     }
 
+    /// The delivery reports asked for, or the guarantee's default.
+    fn reports(&self) -> DeliveryReports {
+        self.reports.unwrap_or(match self.guarantee {
+            DeliveryGuarantee::ExactlyOnce { .. } => DeliveryReports::FailuresOnly,
+            DeliveryGuarantee::AtLeastOnce => DeliveryReports::All,
+        })
+    }
+
     /// The full librdkafka configuration this builder produces.
     pub(crate) fn settings(&self) -> Result<BTreeMap<String, String>, SinkError> {
         let bad = |reason: String| SinkError::Configure { reason };
@@ -330,6 +338,14 @@ impl KafkaSinkBuilder {
             ("batch.size", self.batch_size.to_string()),
             ("acks", self.acks.as_str().to_owned()),
             ("enable.idempotence", self.idempotence.to_string()),
+            // Without success reports librdkafka frees an acknowledged
+            // record in its broker thread instead of handing it to the
+            // poll loop; with them, at-least-once learns which offsets are
+            // durable (so the passthrough may not turn them off).
+            (
+                "delivery.report.only.error",
+                (self.reports() == DeliveryReports::FailuresOnly).to_string(),
+            ),
         ];
         if let DeliveryGuarantee::ExactlyOnce { transactional_id } = &self.guarantee {
             if !self.idempotence {
@@ -367,17 +383,14 @@ impl KafkaSinkBuilder {
             DeliveryGuarantee::ExactlyOnce { transactional_id } => Some(transactional_id.clone()),
             DeliveryGuarantee::AtLeastOnce => None,
         };
-        let reports = self.reports.unwrap_or(if transactional_id.is_some() {
-            DeliveryReports::FailuresOnly
-        } else {
-            DeliveryReports::All
-        });
+        let reports = self.reports();
         let ctx = SinkContext {
             client_id: self.client_id.clone(),
             report_successes: reports == DeliveryReports::All,
             reports: Mutex::new(Vec::new()),
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
         };
         let producer: BaseProducer<SinkContext> = client::client_config(&settings)
             .create_with_context(ctx)
@@ -530,8 +543,11 @@ struct SinkContext {
     client_id: String,
     report_successes: bool,
     reports: Mutex<Vec<Delivery>>,
+    /// Successes reported (only with `report_successes`).
     delivered: AtomicU64,
     failed: AtomicU64,
+    /// Records enqueued.
+    sent: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -664,7 +680,10 @@ impl KafkaSink {
         let mut full_since: Option<Instant> = None;
         loop {
             match self.producer.send(rec) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.producer.context().sent.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     rec = back;
                     let since = *full_since.get_or_insert_with(Instant::now);
@@ -730,13 +749,23 @@ impl KafkaSink {
         usize::try_from(self.producer.in_flight_count()).unwrap_or(0)
     }
 
-    /// Records acknowledged and failed since the sink was built.
+    /// Records acknowledged and failed since the sink was built. Without
+    /// success reports ([`DeliveryReports::FailuresOnly`]) the acknowledged
+    /// count is what was enqueued minus what failed or is still in flight:
+    /// exact once nothing is in flight.
     pub fn delivery_counts(&self) -> (u64, u64) {
         let c = self.producer.context();
-        (
-            c.delivered.load(Ordering::Relaxed),
-            c.failed.load(Ordering::Relaxed),
-        )
+        let failed = c.failed.load(Ordering::Relaxed);
+        let delivered = if c.report_successes {
+            c.delivered.load(Ordering::Relaxed)
+        } else {
+            let in_flight = u64::try_from(self.producer.in_flight_count()).unwrap_or(0);
+            c.sent
+                .load(Ordering::Relaxed)
+                .saturating_sub(failed)
+                .saturating_sub(in_flight)
+        };
+        (delivered, failed)
     }
 
     /// Waits until every enqueued record is acknowledged or failed, serving
@@ -932,6 +961,36 @@ mod tests {
                 .settings()
                 .unwrap()
                 .contains_key("connections.max.idle.ms")
+        );
+    }
+
+    #[test]
+    fn success_reports_only_when_kept() {
+        let only_error =
+            |b: KafkaSinkBuilder| b.settings().unwrap()["delivery.report.only.error"].clone();
+        assert_eq!(only_error(base()), "false");
+        assert_eq!(only_error(base().exactly_once("p", "i")), "true");
+        assert_eq!(
+            only_error(base().delivery_reports(DeliveryReports::FailuresOnly)),
+            "true"
+        );
+        assert_eq!(
+            only_error(
+                base()
+                    .exactly_once("p", "i")
+                    .delivery_reports(DeliveryReports::All)
+            ),
+            "false"
+        );
+        // at-least-once needs success reports to commit offsets
+        let e = base()
+            .option("delivery.report.only.error", "true")
+            .settings()
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("\"delivery.report.only.error\" conflicts"),
+            "{e}"
         );
     }
 

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use kbridge_sink::{Delivery, ErrorClass, KafkaSink, KafkaSinkBuilder, OutRecord};
+use kbridge_sink::{Delivery, DeliveryReports, ErrorClass, KafkaSink, KafkaSinkBuilder, OutRecord};
 use kbridge_source::{CommitMode, KafkaSource, OffsetTracker, SourceEvent, Ticket, TopicPartition};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -245,6 +245,41 @@ fn broker_rejection_comes_back_as_poison_with_the_record() {
     assert_eq!(
         keys(&read_topic(&mock, "out", false, 2)),
         vec!["big", "ok0"]
+    );
+}
+
+/// Failures-only reports (the exactly-once default): librdkafka hands back
+/// only the refused record; the counts still say what was acknowledged.
+#[test]
+fn failures_only_reports_return_failures_and_count_successes() {
+    let mock = cluster(&[("out", 1)]);
+    let s = sink(&mock)
+        .topic("out")
+        .idempotence(false)
+        .option("retries", "0")
+        .delivery_reports(DeliveryReports::FailuresOnly)
+        .build()
+        .unwrap();
+    s.send(OutRecord::new().key(b"ok0").value(b"v"), 0).unwrap();
+    s.flush(Duration::from_secs(10)).unwrap();
+    mock.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE],
+    );
+    s.send(OutRecord::new().key(b"big").value(b"v"), 1).unwrap();
+    s.flush(Duration::from_secs(10)).unwrap();
+    s.send(OutRecord::new().key(b"ok1").value(b"v"), 2).unwrap();
+    s.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(s.in_flight(), 0);
+    let reports = drain(&s);
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].token, 1);
+    let failure = reports[0].outcome.as_ref().unwrap_err();
+    assert_eq!(failure.error.class(), ErrorClass::Poison);
+    assert_eq!(s.delivery_counts(), (2, 1));
+    assert_eq!(
+        keys(&read_topic(&mock, "out", false, 2)),
+        vec!["ok0", "ok1"]
     );
 }
 
