@@ -367,6 +367,17 @@ impl KafkaSinkBuilder {
         if let Some(sec) = &self.security {
             typed.extend(sec.to_pairs().map_err(bad)?);
         }
+        if let Some((key, _)) = self
+            .options
+            .iter()
+            .find(|(k, _)| k.trim() == "delivery.report.only.error")
+        {
+            return Err(bad(format!(
+                "librdkafka option {key:?} is set from the delivery guarantee \
+                 (at-least-once needs a report for every record to commit offsets; \
+                 exactly-once asks for failures only): remove it"
+            )));
+        }
         let defaults = match self.guarantee {
             DeliveryGuarantee::ExactlyOnce { .. } => EXACTLY_ONCE_DEFAULTS,
             DeliveryGuarantee::AtLeastOnce => DEFAULTS,
@@ -988,8 +999,9 @@ mod tests {
             .settings()
             .unwrap_err();
         assert!(
-            e.to_string()
-                .contains("\"delivery.report.only.error\" conflicts"),
+            e.to_string().contains(
+                "librdkafka option \"delivery.report.only.error\" is set from the delivery guarantee"
+            ),
             "{e}"
         );
     }
