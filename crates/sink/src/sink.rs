@@ -557,7 +557,8 @@ struct SinkContext {
     /// Successes reported (only with `report_successes`).
     delivered: AtomicU64,
     failed: AtomicU64,
-    /// Records enqueued.
+    /// Records enqueued (only without `report_successes`, where
+    /// `delivery_counts` derives the successes from it).
     sent: AtomicU64,
 }
 
@@ -692,7 +693,10 @@ impl KafkaSink {
         loop {
             match self.producer.send(rec) {
                 Ok(()) => {
-                    self.producer.context().sent.fetch_add(1, Ordering::Relaxed);
+                    let c = self.producer.context();
+                    if !c.report_successes {
+                        c.sent.fetch_add(1, Ordering::Relaxed);
+                    }
                     return Ok(());
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
@@ -770,7 +774,7 @@ impl KafkaSink {
         let delivered = if c.report_successes {
             c.delivered.load(Ordering::Relaxed)
         } else {
-            let in_flight = u64::try_from(self.producer.in_flight_count()).unwrap_or(0);
+            let in_flight = self.in_flight() as u64;
             c.sent
                 .load(Ordering::Relaxed)
                 .saturating_sub(failed)
