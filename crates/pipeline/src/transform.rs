@@ -187,6 +187,21 @@ pub trait Transform: Send {
     fn output_schema(&self, input: &AvroSchema) -> Result<AvroSchema, TransformError> {
         Ok(input.clone())
     }
+
+    /// The top-level fields of the record value this transform reads,
+    /// writes, adds or removes — when it uses nothing else of the value and
+    /// every output is its input record with at most those fields changed
+    /// (a filter, a field edit, a route by a field). `None`, the default,
+    /// means it may use the whole value.
+    ///
+    /// When every transform names its fields and both ends are Avro, the
+    /// pipeline decodes only those fields: the others are checked as they
+    /// are read and their bytes are copied from input to output. A
+    /// transform that names too few fields sees records without the others,
+    /// so `None` is the safe answer.
+    fn value_fields(&self) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Runs one record through `transforms` in order, appending the surviving
