@@ -16,6 +16,9 @@ use crate::resolver::{
 };
 use crate::value::Value;
 
+mod skim;
+pub use skim::{Skimmed, Skimmer};
+
 /// Header carrying a value's schema id (Confluent's header-based ids).
 pub const VALUE_SCHEMA_ID_HEADER: &str = "__value_schema_id";
 /// Header carrying a key's schema id.

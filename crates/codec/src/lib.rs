@@ -82,7 +82,7 @@ mod value;
 pub use avro::{AvroSchema, ReadPlan, SchemaGraph};
 pub use codec::{
     Codec, CodecBuilder, Decoded, Encoded, HeaderView, KEY_SCHEMA_ID_HEADER, NoHeaders,
-    SINGLE_OBJECT_MAGIC, SchemaHeader, Side, VALUE_SCHEMA_ID_HEADER, WireFormat,
+    SINGLE_OBJECT_MAGIC, SchemaHeader, Side, Skimmed, Skimmer, VALUE_SCHEMA_ID_HEADER, WireFormat,
 };
 pub use error::{CodecError, DatumErrorKind, Disposition, FieldPath, FrameErrorKind, PathSegment};
 pub use json::JsonStyle;

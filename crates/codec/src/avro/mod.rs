@@ -3,6 +3,7 @@
 
 pub(crate) mod graph;
 pub(crate) mod read;
+pub(crate) mod splice;
 pub(crate) mod write;
 
 use std::sync::{Arc, OnceLock};

@@ -21,7 +21,7 @@ pub const MAX_EMPTY_ITEMS: usize = 65_536;
 /// Most items reserved up front for one block; longer blocks grow as read.
 const MAX_PREALLOC: usize = 1024;
 /// Spare capacity of a decoded record's field vector.
-const SPARE_FIELDS: usize = 2;
+pub(crate) const SPARE_FIELDS: usize = 2;
 
 type OpId = usize;
 
@@ -396,6 +396,153 @@ impl ReadPlan {
         let mut c = Cursor::new(bytes);
         let v = self.read(self.root, &mut c, 0)?;
         Ok((v, c.pos()))
+    }
+
+    /// The root record's fields (name, op), when the root is a record read
+    /// field by field in writer order (an identity plan's record).
+    pub(crate) fn root_fields(&self) -> Option<(&'static str, Vec<(&'static str, OpId)>)> {
+        let Op::Record(r) = &self.ops[self.root] else {
+            return None;
+        };
+        if !r.direct {
+            return None;
+        }
+        let fields = r
+            .fields
+            .iter()
+            .map(|f| match f {
+                FieldOp::Read { op, name, .. } => Some((*name, *op)),
+                FieldOp::Skip { .. } => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((r.name, fields))
+    }
+
+    /// Reads `op` from `c` (for the skim: one field at a time).
+    pub(crate) fn read_op<'a>(
+        &self,
+        op: OpId,
+        c: &mut Cursor<'a>,
+        depth: usize,
+    ) -> Result<Value<'a>, CodecError> {
+        self.read(op, c, depth)
+    }
+
+    /// Checks `op`'s datum as [`read`](Self::read) would and moves past it
+    /// without building a value: it fails where `read` fails (bounds,
+    /// varints, UTF-8, enum and union indices, int range).
+    pub(crate) fn check(
+        &self,
+        op: OpId,
+        c: &mut Cursor<'_>,
+        depth: usize,
+    ) -> Result<(), CodecError> {
+        if depth > MAX_DEPTH {
+            return c.err(K::TooDeep);
+        }
+        match &self.ops[op] {
+            Op::Null => {}
+            Op::Boolean => {
+                c.boolean()?;
+            }
+            Op::Int | Op::Date | Op::TimeMillis => {
+                c.int()?;
+            }
+            Op::Long
+            | Op::TimeMicros
+            | Op::TimestampMillis
+            | Op::TimestampMicros
+            | Op::TimestampNanos
+            | Op::LocalTimestampMillis
+            | Op::LocalTimestampMicros
+            | Op::LocalTimestampNanos => {
+                c.long()?;
+            }
+            Op::Float => {
+                c.fixed(4)?;
+            }
+            Op::Double => {
+                c.fixed(8)?;
+            }
+            Op::Bytes => {
+                c.bytes()?;
+            }
+            Op::String => {
+                c.str()?;
+            }
+            Op::Fixed(n) => {
+                c.fixed(*n)?;
+            }
+            Op::Enum { symbols, map: None } => {
+                let start = c.pos();
+                let i = c.long()?;
+                if !usize::try_from(i).is_ok_and(|i| i < symbols.len()) {
+                    return Err(CodecError::datum(
+                        K::EnumIndexOutOfRange {
+                            index: i,
+                            symbols: symbols.len(),
+                        },
+                        start,
+                    ));
+                }
+            }
+            Op::Union(branches) => {
+                let start = c.pos();
+                let i = c.long()?;
+                match usize::try_from(i).ok().and_then(|i| branches.get(i)) {
+                    Some(&b) => self.check(b, c, depth + 1)?,
+                    None => {
+                        return Err(CodecError::datum(
+                            K::UnionBranchOutOfRange {
+                                index: i,
+                                branches: branches.len(),
+                            },
+                            start,
+                        ));
+                    }
+                }
+            }
+            Op::Array { item, may_be_empty } => {
+                let mut total = 0usize;
+                loop {
+                    let n = c.block(*may_be_empty, total)?;
+                    if n == 0 {
+                        break;
+                    }
+                    for _ in 0..n {
+                        self.check(*item, c, depth + 1)?;
+                    }
+                    total += n;
+                }
+            }
+            Op::Map { value } => {
+                let mut total = 0usize;
+                loop {
+                    let n = c.block(false, total)?;
+                    if n == 0 {
+                        break;
+                    }
+                    for _ in 0..n {
+                        c.str()?;
+                        self.check(*value, c, depth + 1)?;
+                    }
+                    total += n;
+                }
+            }
+            Op::Record(r) if r.direct => {
+                for f in r.fields.iter() {
+                    if let FieldOp::Read { op, .. } = f {
+                        self.check(*op, c, depth + 1)?;
+                    }
+                }
+            }
+            // the rest (logical types that validate, resolution) the
+            // reader itself checks
+            _ => {
+                self.read(op, c, depth)?;
+            }
+        }
+        Ok(())
     }
 
     fn read<'a>(

@@ -49,7 +49,7 @@ impl SchemaGraph {
         self.write(self.root, value, out, 0)
     }
 
-    fn write(
+    pub(crate) fn write(
         &self,
         id: NodeId,
         v: &Value<'_>,
