@@ -108,6 +108,19 @@ impl Expr {
         self.program.expression()
     }
 
+    /// The top-level fields of `value` the expression reads, sorted and
+    /// without repeats: every use of `value` must be a field selection
+    /// (`value.f`, `has(value.f)`). `None` when it uses `value` any other
+    /// way (`value`, `value["f"]`, `size(value)`, `value.all(...)`, a
+    /// comprehension variable called `value`): it may read the whole value.
+    pub(crate) fn value_fields(&self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        value_fields_of(self.program.expression(), &mut out)?;
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
+    }
+
     /// The expression as written.
     pub(crate) fn source(&self) -> &str {
         &self.source
@@ -232,6 +245,66 @@ fn free_variables(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut Vec<Stri
         Expr::Struct(s) => s.entries.iter().for_each(|x| entry(&x.expr, bound, out)),
         Expr::Select(s) => free_variables(&s.operand, bound, out),
         _ => {}
+    }
+}
+
+/// Collects into `out` the fields `e` selects on `value`; `None` when `e`
+/// uses `value` other than by selecting a field of it.
+fn value_fields_of(e: &cel::IdedExpr, out: &mut Vec<String>) -> Option<()> {
+    use cel::common::ast::{EntryExpr, Expr};
+    let is_value = |name: &str| name == "value";
+    let entry = |x: &EntryExpr, out: &mut Vec<String>| match x {
+        EntryExpr::MapEntry(m) => {
+            value_fields_of(&m.key, out)?;
+            value_fields_of(&m.value, out)
+        }
+        EntryExpr::StructField(f) => value_fields_of(&f.value, out),
+    };
+    match &e.expr {
+        Expr::Ident(name) => (!is_value(name)).then_some(()),
+        // `value.f` and `has(value.f)` (a select with `test`)
+        Expr::Select(s) => match &s.operand.expr {
+            Expr::Ident(name) if is_value(name) => {
+                out.push(s.field.clone());
+                Some(())
+            }
+            _ => value_fields_of(&s.operand, out),
+        },
+        Expr::Call(call) => {
+            if let Some(t) = &call.target {
+                value_fields_of(t, out)?;
+            }
+            call.args.iter().try_for_each(|a| value_fields_of(a, out))
+        }
+        Expr::Comprehension(c) => {
+            // a variable called `value` would hide the record's: give up
+            if is_value(&c.iter_var)
+                || c.iter_var2.as_deref().is_some_and(is_value)
+                || is_value(&c.accu_var)
+            {
+                return None;
+            }
+            [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ]
+            .into_iter()
+            .try_for_each(|x| value_fields_of(x, out))
+        }
+        Expr::List(l) => l.elements.iter().try_for_each(|x| value_fields_of(x, out)),
+        Expr::Map(m) => m.entries.iter().try_for_each(|x| entry(&x.expr, out)),
+        Expr::Struct(s) => {
+            if s.type_name == "value" || s.type_name.starts_with("value.") {
+                return None;
+            }
+            s.entries.iter().try_for_each(|x| entry(&x.expr, out))
+        }
+        Expr::Literal(_) => Some(()),
+        // nothing a compiled program holds; unknown means anything
+        Expr::Unspecified => None,
     }
 }
 
@@ -562,5 +635,79 @@ fn timestamp_value(t: &DateTime<FixedOffset>) -> Value<'static> {
         Value::TimestampMillis(t.timestamp_millis())
     } else {
         Value::TimestampMicros(micros)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Expr;
+
+    fn fields(source: &str) -> Option<Vec<String>> {
+        Expr::compile(source)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .value_fields()
+    }
+
+    #[test]
+    fn field_selections_on_value_name_their_fields() {
+        let cases: &[(&str, &[&str])] = &[
+            ("value.value < 0.0", &["value"]),
+            ("value.unit.upperAscii()", &["unit"]),
+            (
+                "has(value.email) && value.device.model == 'X2'",
+                &["device", "email"],
+            ),
+            ("has(value.device.battery)", &["device"]),
+            ("value.b || value.a && value.b", &["a", "b"]),
+            ("value.tags['app'] == '5.2'", &["tags"]),
+            ("value.value.value > 0.0", &["value"]),
+            ("size(value.s) == 3 && value.s.matches('^a')", &["s"]),
+            ("value.readings.all(r, r > 0.0)", &["readings"]),
+            (
+                "value.readings.exists(x, x == value.value)",
+                &["readings", "value"],
+            ),
+            ("[value.a, 1].size() == 2", &["a"]),
+            ("{'k': value.b}.k == 1", &["b"]),
+            ("value.n == null ? value.m : 'x'", &["m", "n"]),
+            // other variables, and `value` as a field of them, read nothing
+            ("key.value == 1", &[]),
+            (
+                "topic == 't' && partition == 1 && offset == 2 && headers['h'] == 'v'",
+                &[],
+            ),
+            ("timestamp != null && now > timestamp", &[]),
+            ("[1, 2].exists(v, v > 1)", &[]),
+        ];
+        for (source, want) in cases {
+            let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+            assert_eq!(fields(source), Some(want), "{source}");
+        }
+    }
+
+    #[test]
+    fn any_other_use_of_value_may_read_all_of_it() {
+        for source in [
+            "value != null",
+            "value['x'] == 1",
+            "value.a == 1 && value['b'] == 2",
+            "size(value) > 3",
+            "value.size() > 3",
+            "value.all(k, k != '')",
+            "value.exists(k, k == 'a')",
+            "value.map(k, k).size() > 0",
+            "value.filter(k, k != 'a').size() > 0",
+            "'a' in value",
+            "dyn(value).a == 1",
+            "type(value) == map",
+            "{'v': value}.v.a == 1",
+            "[value][0].a == 1",
+            "has(value.a) ? value : null",
+            // a comprehension variable called `value` hides the record's
+            "[1, 2].exists(value, value > 1)",
+            "[value.a].all(value, value > 1)",
+        ] {
+            assert_eq!(fields(source), None, "{source}");
+        }
     }
 }

@@ -35,6 +35,12 @@
 //! (the derived schema then holds both shapes). `docs/transforms.md` has
 //! every key with examples.
 //!
+//! Each transform names the top-level value fields it reads or edits
+//! ([`Transform::value_fields`]: its paths' first fields, `value.f` in its
+//! expressions and `when`), so the pipeline can decode only those;
+//! `keep_fields`, `flatten` and any expression using `value` other than as
+//! `value.f` answer `None` (the whole value).
+//!
 //! # Failures
 //! A transform that cannot handle a record (missing field, impossible cast,
 //! expression error, invalid topic) returns a poison

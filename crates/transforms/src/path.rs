@@ -123,6 +123,14 @@ impl FieldPath {
         self.segs.last().unwrap_or(&Seg::Index(0))
     }
 
+    /// The top-level field the path starts in, if it starts with a name.
+    pub(crate) fn top_name(&self) -> Option<&str> {
+        match self.segs.first() {
+            Some(Seg::Name(n)) => Some(n),
+            _ => None,
+        }
+    }
+
     /// The last step's name, if it is a name.
     pub(crate) fn leaf_name(&self) -> Option<&str> {
         match self.leaf() {

@@ -337,6 +337,10 @@ pub(crate) fn build(spec: &mut Spec<'_>) -> Option<Cast> {
 }
 
 impl Step for Cast {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        super::top_names(self.fields.iter().map(|(p, _)| p))
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         for (p, to) in &self.fields {
             match p.get_mut(&mut record.value) {

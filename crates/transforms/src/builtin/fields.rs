@@ -8,7 +8,7 @@ use kbridge_codec::{AvroSchema, Field, Fields, JsonStyle, Record, Value};
 use kbridge_pipeline::PipelineRecord;
 use serde_json::{Value as Json, json};
 
-use super::{Fail, Step};
+use super::{Fail, Step, top_names, union};
 use crate::expr::Expr;
 use crate::intern::intern;
 use crate::path::{FieldPath, Lookup, Seg};
@@ -250,6 +250,21 @@ impl Insert {
 }
 
 impl Step for Insert {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        let read = match &self.source {
+            Source::Expression(e) => e.value_fields(),
+            // metadata, the key and constants: nothing of the value
+            Source::Static(_)
+            | Source::Topic
+            | Source::Partition
+            | Source::Offset
+            | Source::Timestamp
+            | Source::ProcessingTime
+            | Source::Key => Some(Vec::new()),
+        };
+        union(top_names([&self.path]), read)
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         let value = self.value(record)?;
         match self.path.parent_mut(&mut record.value) {
@@ -367,6 +382,18 @@ pub(crate) fn build_rename(spec: &mut Spec<'_>) -> Option<Rename> {
 }
 
 impl Step for Rename {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        let mut out = top_names(self.renames.iter().map(|(p, _)| p))?;
+        // a top-level rename also replaces a field of the new name; a
+        // nested one stays inside its top-level field
+        for (p, to) in &self.renames {
+            if p.segs().len() == 1 {
+                out.push((*to).to_string());
+            }
+        }
+        Some(out)
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         for (path, to) in &self.renames {
             let done = match path.parent_mut(&mut record.value) {
@@ -526,6 +553,10 @@ impl Drop {
 }
 
 impl Step for Drop {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        top_names(&self.paths)
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         for g in &self.groups {
             if g.len() == 1 || !self.remove_group(g, &mut record.value) {
@@ -652,6 +683,11 @@ pub(crate) fn build_keep(spec: &mut Spec<'_>) -> Option<Keep> {
 }
 
 impl Step for Keep {
+    /// The whole value: it removes every field it does not list.
+    fn value_fields(&self) -> Option<Vec<String>> {
+        None
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         if let Some(f) = record.value.as_fields_mut() {
             self.tree.apply(f);
@@ -762,6 +798,11 @@ impl Flatten {
 }
 
 impl Step for Flatten {
+    /// The whole value: it rebuilds the record from every nested record.
+    fn value_fields(&self) -> Option<Vec<String>> {
+        None
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         if let Value::Record(r) = &mut record.value
             && r.fields.iter().any(|f| matches!(f.value, Value::Record(_)))

@@ -32,4 +32,8 @@ impl Step for Filter {
         let hit = self.condition.eval_bool(record).map_err(Fail::expr)?;
         Ok(hit == self.keep_when_true)
     }
+
+    fn value_fields(&self) -> Option<Vec<String>> {
+        self.condition.value_fields()
+    }
 }

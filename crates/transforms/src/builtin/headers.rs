@@ -65,6 +65,18 @@ pub(crate) fn build_set(spec: &mut Spec<'_>) -> Option<SetHeaders> {
 }
 
 impl Step for SetHeaders {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for (_, v) in &self.headers {
+            match v {
+                HeaderValue::Constant(_) => {}
+                HeaderValue::Template(t) => out.extend(super::top_names(t.fields())?),
+                HeaderValue::Expression(e) => out.extend(e.value_fields()?),
+            }
+        }
+        Some(out)
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         for (name, value) in &self.headers {
             let bytes: Option<Cow<'_, [u8]>> = match value {
@@ -129,6 +141,10 @@ pub(crate) fn build_drop(spec: &mut Spec<'_>) -> Option<DropHeaders> {
 }
 
 impl Step for DropHeaders {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        Some(Vec::new())
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         record.headers.retain(|(n, _)| {
             !self.exact.iter().any(|e| n == e) && !self.prefixes.iter().any(|p| n.starts_with(p))

@@ -76,6 +76,14 @@ pub(crate) fn text<'a>(v: Value<'a>) -> Result<Value<'a>, Fail> {
 }
 
 impl Step for SetKey {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        match &self.from {
+            From::Field(p) => super::top_names([p]),
+            From::Fields(ps) => super::top_names(ps.iter().map(|(p, _)| p)),
+            From::Expression(e) => e.value_fields(),
+        }
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         let key = match &self.from {
             From::Field(p) => field(&record.value, p)?,

@@ -226,6 +226,10 @@ impl Mask {
 }
 
 impl Step for Mask {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        super::top_names(&self.paths)
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         for p in &self.paths {
             match p.get_mut(&mut record.value) {

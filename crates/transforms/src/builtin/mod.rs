@@ -16,6 +16,7 @@ use kbridge_pipeline::{PipelineRecord, Transform, TransformError};
 
 use crate::error::Label;
 use crate::expr::Expr;
+use crate::path::FieldPath;
 use crate::schema::{SchemaDoc, merge};
 use crate::spec::Spec;
 
@@ -82,6 +83,29 @@ pub(crate) trait Step: Send + 'static {
     fn changes_schema(&self) -> bool {
         false
     }
+
+    /// The top-level value fields the step reads or edits, when it touches
+    /// nothing else of the value (see `Transform::value_fields`); `None`,
+    /// the default, when it may use the whole value.
+    fn value_fields(&self) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// The top-level fields `paths` start in; `None` when one starts with an
+/// array index (a value that is not a record).
+pub(crate) fn top_names<'p>(paths: impl IntoIterator<Item = &'p FieldPath>) -> Option<Vec<String>> {
+    paths
+        .into_iter()
+        .map(|p| p.top_name().map(str::to_string))
+        .collect()
+}
+
+/// `a` and `b` together; `None` when either is.
+pub(crate) fn union(a: Option<Vec<String>>, b: Option<Vec<String>>) -> Option<Vec<String>> {
+    let mut a = a?;
+    a.extend(b?);
+    Some(a)
 }
 
 /// A built-in transform: label, optional `when` guard, step.
@@ -167,6 +191,17 @@ impl<S: Step> Transform for Builtin<S> {
             None => edited,
         };
         out.into_avro().map_err(|e| self.schema_error(e))
+    }
+
+    fn value_fields(&self) -> Option<Vec<String>> {
+        let when = self
+            .when
+            .as_ref()
+            .map_or(Some(Vec::new()), Expr::value_fields);
+        let mut fields = union(self.step.value_fields(), when)?;
+        fields.sort_unstable();
+        fields.dedup();
+        Some(fields)
     }
 }
 

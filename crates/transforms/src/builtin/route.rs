@@ -102,6 +102,14 @@ pub(crate) fn build(spec: &mut Spec<'_>) -> Option<Route> {
 }
 
 impl Step for Route {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        match &self.how {
+            How::Template(t) => super::top_names(t.fields()),
+            How::Regex { field, .. } => super::top_names(field),
+            How::Expression(e) => e.value_fields(),
+        }
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         let topic: String = match &self.how {
             How::Template(t) => {

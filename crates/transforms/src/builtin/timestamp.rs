@@ -138,6 +138,10 @@ fn short(v: &Value<'_>) -> String {
 }
 
 impl Step for SetTimestamp {
+    fn value_fields(&self) -> Option<Vec<String>> {
+        super::top_names([&self.path])
+    }
+
     fn apply(&mut self, record: &mut PipelineRecord<'_>) -> Result<bool, Fail> {
         let ms = match self.path.get(&record.value) {
             Lookup::Found(Value::Null) | Lookup::Null if self.keep_on_missing => return Ok(true),
