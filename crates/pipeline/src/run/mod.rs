@@ -283,7 +283,20 @@ impl Core {
     pub(crate) fn new(p: CoreParts) -> Self {
         let now = Instant::now();
         let wm = Arc::new(Mutex::new(p.wm));
+        // every transform names the value fields it uses: decode only
+        // those, copy the bytes of the others
+        let skim = p
+            .transforms
+            .iter()
+            .map(|t| t.value_fields())
+            .collect::<Option<Vec<Vec<String>>>>()
+            .map(|f| kbridge_codec::Skimmer::new(f.into_iter().flatten()));
+        if skim.is_some() {
+            tracing::debug!("the transforms name their value fields: decoding only those");
+        }
         let stages = Stages {
+            skim,
+            skimmed: kbridge_codec::Skimmed::new(),
             key: p.key,
             value: p.value,
             transforms: p.transforms,

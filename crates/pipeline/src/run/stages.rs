@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use kbridge_codec::{Disposition, SchemaRef, Value};
+use kbridge_codec::{Disposition, SchemaRef, Skimmed, Skimmer, Value};
 use kbridge_metrics::Metrics;
 use kbridge_metrics::events::{ErrorAction, ErrorRecorded};
 use kbridge_source::SourceRecord;
@@ -87,6 +87,10 @@ pub(crate) struct Stages {
     /// `{topic}` template outputs per source-topic index.
     pub(crate) templated: Vec<Option<String>>,
     pub(crate) outs: Vec<PipelineRecord<'static>>,
+    /// Decodes only the value fields the transforms use (when they all
+    /// say which) and copies the others' bytes to the output.
+    pub(crate) skim: Option<Skimmer>,
+    pub(crate) skimmed: Skimmed,
 }
 
 impl Stages {
@@ -191,11 +195,11 @@ impl Stages {
             .decoder
             .decode(r.key(), &hv)
             .map_err(|e| Failure::codec(Stage::KeyDecode, &self.key.component, e))?;
-        let value = self
-            .value
-            .decoder
-            .decode(r.value(), &hv)
-            .map_err(|e| Failure::codec(Stage::ValueDecode, &self.value.component, e))?;
+        let value = match &mut self.skim {
+            Some(s) => s.decode(&self.value.decoder, r.value(), &hv, &mut self.skimmed),
+            None => self.value.decoder.decode(r.value(), &hv),
+        }
+        .map_err(|e| Failure::codec(Stage::ValueDecode, &self.value.component, e))?;
         if let Some(m) = &self.registry_meter
             && lookups == Some(m.lookups())
         {
@@ -327,9 +331,14 @@ impl Stages {
                     continue;
                 }
                 let codec = self.outputs.encoder(t, side, sref, &self.transforms)?;
-                let e = codec
-                    .encode(v, buf)
-                    .map_err(|e| Failure::codec(side.encode_stage(), &side.component, e))?;
+                let e = match &mut self.skim {
+                    Some(s) if i == 1 && self.skimmed.is_partial() => {
+                        let payload = item.record.value().unwrap_or_default();
+                        s.encode(codec, v, payload, &self.skimmed, buf)
+                    }
+                    _ => codec.encode(v, buf),
+                }
+                .map_err(|e| Failure::codec(side.encode_stage(), &side.component, e))?;
                 if e.schema_id.is_some() || e.header.is_some() {
                     strip[i] = Some(side.side.schema_id_header());
                 }
