@@ -256,6 +256,23 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Reads a union's branch index and returns that branch.
+    #[inline]
+    fn branch<T: Copy>(&mut self, branches: &[T]) -> Result<T, CodecError> {
+        let start = self.pos;
+        let i = self.long()?;
+        match usize::try_from(i).ok().and_then(|i| branches.get(i)) {
+            Some(&b) => Ok(b),
+            None => Err(CodecError::datum(
+                K::UnionBranchOutOfRange {
+                    index: i,
+                    branches: branches.len(),
+                },
+                start,
+            )),
+        }
+    }
+
     /// Reads a block count (negative: followed by the block's byte size).
     /// Returns 0 at the end of the collection. `total` counts items so far.
     #[inline]
@@ -473,34 +490,9 @@ impl ReadPlan {
             Op::Fixed(n) => {
                 c.fixed(*n)?;
             }
-            Op::Enum { symbols, map: None } => {
-                let start = c.pos();
-                let i = c.long()?;
-                if !usize::try_from(i).is_ok_and(|i| i < symbols.len()) {
-                    return Err(CodecError::datum(
-                        K::EnumIndexOutOfRange {
-                            index: i,
-                            symbols: symbols.len(),
-                        },
-                        start,
-                    ));
-                }
-            }
             Op::Union(branches) => {
-                let start = c.pos();
-                let i = c.long()?;
-                match usize::try_from(i).ok().and_then(|i| branches.get(i)) {
-                    Some(&b) => self.check(b, c, depth + 1)?,
-                    None => {
-                        return Err(CodecError::datum(
-                            K::UnionBranchOutOfRange {
-                                index: i,
-                                branches: branches.len(),
-                            },
-                            start,
-                        ));
-                    }
-                }
+                let b = c.branch(branches)?;
+                self.check(b, c, depth + 1)?;
             }
             Op::Array { item, may_be_empty } => {
                 let mut total = 0usize;
@@ -536,8 +528,8 @@ impl ReadPlan {
                     }
                 }
             }
-            // the rest (logical types that validate, resolution) the
-            // reader itself checks
+            // the rest (enums, logical types that validate, resolution):
+            // the reader itself checks them
             _ => {
                 self.read(op, c, depth)?;
             }
@@ -600,20 +592,8 @@ impl ReadPlan {
                 }
             }
             Op::Union(branches) => {
-                let start = c.pos();
-                let i = c.long()?;
-                match usize::try_from(i).ok().and_then(|i| branches.get(i)) {
-                    Some(&b) => self.read(b, c, depth + 1)?,
-                    None => {
-                        return Err(CodecError::datum(
-                            K::UnionBranchOutOfRange {
-                                index: i,
-                                branches: branches.len(),
-                            },
-                            start,
-                        ));
-                    }
-                }
+                let b = c.branch(branches)?;
+                self.read(b, c, depth + 1)?
             }
             Op::Array { item, may_be_empty } => {
                 let mut out = Vec::new();
@@ -876,20 +856,8 @@ fn skip(g: &SchemaGraph, id: NodeId, c: &mut Cursor<'_>, depth: usize) -> Result
             }
         }
         Node::Union(b) => {
-            let start = c.pos();
-            let i = c.long()?;
-            match usize::try_from(i).ok().and_then(|i| b.get(i)) {
-                Some(&n) => skip(g, n, c, depth + 1)?,
-                None => {
-                    return Err(CodecError::datum(
-                        K::UnionBranchOutOfRange {
-                            index: i,
-                            branches: b.len(),
-                        },
-                        start,
-                    ));
-                }
-            }
+            let n = c.branch(b)?;
+            skip(g, n, c, depth + 1)?;
         }
         Node::Array(item) => {
             let empty = g.can_be_empty(*item);

@@ -74,7 +74,8 @@ impl SkimPlan {
 
     /// Decodes `body` (one whole datum): the kept fields as values, the
     /// others as byte ranges in `spans` (one per writer field; empty for
-    /// decoded ones).
+    /// decoded ones). Errors carry no field path: the caller redoes a
+    /// failed record with the full decoder, which reports it.
     pub(crate) fn decode<'a>(
         &self,
         body: &'a [u8],
@@ -86,19 +87,14 @@ impl SkimPlan {
         for f in self.fields.iter() {
             let start = c.pos();
             if f.decode {
-                let value = self
-                    .read
-                    .read_op(f.op, &mut c, 1)
-                    .map_err(|e| e.within(PathSegment::Field(f.name.to_string())))?;
+                let value = self.read.read_op(f.op, &mut c, 1)?;
                 fields.push(Field {
                     name: Cow::Borrowed(f.name),
                     value,
                 });
                 spans.push(start..start);
             } else {
-                self.read
-                    .check(f.op, &mut c, 1)
-                    .map_err(|e| e.within(PathSegment::Field(f.name.to_string())))?;
+                self.read.check(f.op, &mut c, 1)?;
                 spans.push(start..c.pos());
             }
         }
