@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::sync::Arc;
 
 use super::{Cached, Codec, Decoded, Encoded, Frame, HeaderView, WireFormat};
 use crate::avro::AvroSchema;
@@ -37,7 +36,7 @@ pub struct Skimmer {
     by_ref: HashMap<SchemaRef, Option<usize>>,
     last: Option<(SchemaRef, Option<usize>)>,
     /// Per (skim plan, output schema): how to write it.
-    splices: Vec<(usize, AvroSchema, Option<Arc<SplicePlan>>)>,
+    splices: Vec<(usize, AvroSchema, Option<SplicePlan>)>,
     last_splice: usize,
 }
 
@@ -134,11 +133,12 @@ impl Skimmer {
             codec.write,
             WireFormat::Bytes | WireFormat::String | WireFormat::Json
         ) && codec.output_json_schema.is_none();
-        let splice = match codec.output_schema() {
-            Some(schema) if avro_out => self.splice_for(p, schema).map(|s| (s, schema)),
+        let entry = match codec.output_schema() {
+            Some(schema) if avro_out => Some((self.splice_for(p, schema), schema)),
             _ => None,
         };
         let skim = &self.plans[p];
+        let splice = entry.and_then(|(i, schema)| self.splices[i].2.as_ref().map(|s| (s, schema)));
         match splice {
             Some((splice, schema)) => {
                 out.clear();
@@ -184,19 +184,19 @@ impl Skimmer {
         p
     }
 
-    fn splice_for(&mut self, p: usize, schema: &AvroSchema) -> Option<Arc<SplicePlan>> {
-        let same = |(q, s, _): &(usize, AvroSchema, Option<Arc<SplicePlan>>)| {
+    /// The entry of `self.splices` for skim plan `p` and output `schema`
+    /// (made on first use; its plan is `None` for a non-record output).
+    fn splice_for(&mut self, p: usize, schema: &AvroSchema) -> usize {
+        let same = |(q, s, _): &(usize, AvroSchema, Option<SplicePlan>)| {
             *q == p && std::ptr::eq(s.graph(), schema.graph())
         };
-        if let Some(e) = self.splices.get(self.last_splice)
-            && same(e)
-        {
-            return e.2.clone();
+        if self.splices.get(self.last_splice).is_some_and(same) {
+            return self.last_splice;
         }
         let i = match self.splices.iter().position(same) {
             Some(i) => i,
             None => {
-                let plan = SplicePlan::new(&self.plans[p], schema.graph()).map(Arc::new);
+                let plan = SplicePlan::new(&self.plans[p], schema.graph());
                 // the schema is kept alive with its plan: its address
                 // cannot be reused by another schema
                 self.splices.push((p, schema.clone(), plan));
@@ -204,6 +204,6 @@ impl Skimmer {
             }
         };
         self.last_splice = i;
-        self.splices[i].2.clone()
+        i
     }
 }
